@@ -1,0 +1,127 @@
+"""`fer-edge` command line. Each command imports its implementation when it runs, so `run` and
+`bench` never load TensorFlow and `--help` stays instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from fer_edge import __version__
+from fer_edge.errors import FerEdgeError
+
+
+class _Group(click.Group):
+    """Turns FerEdgeError into one `error: ...` line and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FerEdgeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:  # e.g. `--jsonl - | head`
+            sys.stderr.close()
+            ctx.exit(0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fer-edge")
+def cli() -> None:
+    """Facial-expression recognition: train on a host, convert to int8 TFLite, run on the edge.
+
+    \b
+    host:   data -> train -> evaluate -> convert
+    device: run (camera/video/images -> detect -> classify -> output), bench
+    """
+
+
+# ----------------------------------------------------------------------------- data
+@cli.group(cls=_Group)
+def data() -> None:
+    """Inspect and cache FER2013 (CSV, fer2013.tar.gz, or image folders)."""
+
+
+@data.command("info")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--no-cache", is_flag=True, help="Parse the source even when a cache exists.")
+def data_info(path: str, as_json: bool, no_cache: bool) -> None:
+    """Counts per split and class."""
+    from fer_edge.data.cache import load
+    from fer_edge.labels import EMOTIONS
+    from fer_edge.table import format_table
+
+    summary = load(path, use_cache=not no_cache, progress=not as_json).summary()
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    rows = [[name, s["total"], *s["per_class"].values()] for name, s in summary["splits"].items()]
+    click.echo(format_table(["split", "total", *EMOTIONS], rows))
+
+
+@data.command("prepare")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+              help="Cache file to write (.npz); a folder gets fer2013.npz inside.")
+def data_prepare(path: str, output: str) -> None:
+    """Parse a source once into a compact uint8 cache that every command can load."""
+    from pathlib import Path
+
+    from fer_edge.data.cache import load, save_npz
+
+    out = Path(output)
+    if out.is_dir():
+        out = out / "fer2013.npz"
+    elif out.suffix != ".npz":
+        out = out.with_suffix(".npz")
+    ds = load(path, use_cache=False, progress=True)
+    save_npz(ds, out)
+    click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, " +
+               ", ".join(f"{n} {len(ds.splits[n])}" for n in ds.split_names()) + ")")
+
+
+@data.command("sample")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--split", default="Training", show_default=True)
+@click.option("-n", "--samples", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str), help="Cache file (.npz) to write.")
+def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> None:
+    """Write a deterministic stratified sample (all 7 classes) of one split."""
+    from pathlib import Path
+
+    from fer_edge.data.cache import load, save_npz
+    from fer_edge.data.dataset import Dataset, Split
+    from fer_edge.data.sampling import stratified_indices
+
+    part = load(path).split(split)
+    idx = stratified_indices(part.labels, samples, seed)
+    ds = Dataset(source=f"{path} ({split}, stratified n={samples} seed={seed})",
+                 splits={split: Split(part.images[idx], part.labels[idx])})
+    out = save_npz(ds, Path(output).with_suffix(".npz"))
+    click.echo(f"wrote {out}: {len(idx)} rows of {split}")
+
+
+def _not_yet(name: str):
+    raise FerEdgeError(f"`fer-edge {name}` is not implemented yet")
+
+
+# ----------------------------------------------------------------------------- placeholders
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def train() -> None:
+    """Train a Keras model on FER2013 (not implemented yet)."""
+    from fer_edge.errors import NotImplementedYet
+    raise NotImplementedYet("`fer-edge train` is not implemented yet")
+
+
+def main() -> None:
+    cli(prog_name="fer-edge")
+
+
+if __name__ == "__main__":
+    main()

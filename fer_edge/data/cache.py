@@ -1,0 +1,94 @@
+"""Compact uint8 cache of a parsed FER2013 source, so a second load takes well under 2 s.
+
+`load(path)` is what every command uses: a prepared `.npz` loads directly; any other source is
+parsed once and cached under FER_EDGE_CACHE_DIR (default ~/.cache/fer-edge), keyed by the
+source's absolute path, size and modification time, so an edited file is parsed afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge.data.dataset import Dataset, Split
+from fer_edge.data.readers import read_source
+from fer_edge.errors import FerEdgeError
+
+CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FER_EDGE_CACHE_DIR", Path.home() / ".cache" / "fer-edge"))
+
+
+def _cache_key(path: Path) -> str:
+    st = path.stat()
+    ident = f"{CACHE_FORMAT}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    return hashlib.sha256(ident.encode()).hexdigest()[:20]
+
+
+def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
+    """Write the dataset as one uncompressed .npz (atomic: temp file, then rename)."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise FerEdgeError(f"{out.parent}: output folder does not exist")
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.frombuffer(json.dumps({"format": CACHE_FORMAT, "source": dataset.source,
+                                          "splits": dataset.split_names()}).encode(), dtype=np.uint8)
+    }
+    for i, name in enumerate(dataset.split_names()):
+        arrays[f"images_{i}"] = dataset.splits[name].images
+        arrays[f"labels_{i}"] = dataset.splits[name].labels.astype(np.int8)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def load_npz(path: str | os.PathLike) -> Dataset:
+    try:
+        with np.load(path) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            if meta.get("format") != CACHE_FORMAT:
+                raise FerEdgeError(f"{path}: cache format {meta.get('format')} is not {CACHE_FORMAT}; prepare it again")
+            ds = Dataset(source=meta["source"])
+            for i, name in enumerate(meta["splits"]):
+                ds.splits[name] = Split(images=z[f"images_{i}"], labels=z[f"labels_{i}"].astype(np.int64))
+            return ds
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise FerEdgeError(f"{path}: not a fer-edge data cache ({exc})") from None
+
+
+def load(path: str | os.PathLike, use_cache: bool = True, progress: bool = False) -> Dataset:
+    """Load FER2013 from any supported source, through the cache when allowed."""
+    p = Path(path)
+    if p.suffix == ".npz" and p.is_file():
+        return load_npz(p)
+    if not p.exists():
+        raise FerEdgeError(f"{p}: no such file or folder")
+    if not use_cache or p.is_dir():  # a folder has no single mtime to key on
+        return read_source(p, progress)
+    cached = cache_dir() / f"fer2013-{_cache_key(p)}.npz"
+    if cached.is_file():
+        try:
+            return load_npz(cached)
+        except FerEdgeError:
+            cached.unlink(missing_ok=True)  # stale or damaged: parse again
+    dataset = read_source(p, progress)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save_npz(dataset, cached)
+    except OSError:
+        pass  # a read-only home must not stop a load
+    return dataset
