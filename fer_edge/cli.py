@@ -107,16 +107,14 @@ def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> 
     click.echo(f"wrote {out}: {len(idx)} rows of {split}")
 
 
-def _not_yet(name: str):
-    raise FerEdgeError(f"`fer-edge {name}` is not implemented yet")
+# ----------------------------------------------------------------------------- other commands
+# Each lives beside its implementation; these modules import only click at load time.
+from fer_edge.convert.commands import convert  # noqa: E402
+from fer_edge.edge.commands import bench, run  # noqa: E402
+from fer_edge.train.commands import evaluate, train  # noqa: E402
 
-
-# ----------------------------------------------------------------------------- placeholders
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def train() -> None:
-    """Train a Keras model on FER2013 (not implemented yet)."""
-    from fer_edge.errors import NotImplementedYet
-    raise NotImplementedYet("`fer-edge train` is not implemented yet")
+for _command in (train, evaluate, convert, run, bench):
+    cli.add_command(_command)
 
 
 def main() -> None:
