@@ -1,0 +1,135 @@
+"""Face detection with MediaPipe's BlazeFace short-range model, loaded from the file in models/.
+
+The model file is checked against models/SHA256SUMS before use, so a damaged or swapped file
+gives a clear error instead of silently different boxes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_edge.errors import FerEdgeError
+from fer_edge.paths import face_detector_model
+
+CHECKSUM_FILE = "SHA256SUMS"
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
+    score: float
+
+
+def _import_mediapipe_vision():
+    """Import mediapipe's tasks API without letting it pull in TensorFlow.
+
+    mediapipe's optional_dependencies does `from tensorflow.tools.docs import doc_controls` inside
+    `try/except ModuleNotFoundError`; with TensorFlow installed (a host) that loads all of it,
+    ~2.4 s and hundreds of MB, for a docs decorator. A None entry in sys.modules makes that import
+    raise ModuleNotFoundError, which mediapipe handles. The entry is removed again afterwards so
+    host code in the same process can still import TensorFlow.
+    """
+    block = "tensorflow" not in sys.modules
+    if block:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]
+    try:
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+    except ImportError as exc:
+        raise FerEdgeError(f"mediapipe is not usable here ({exc}); install it with `pip install mediapipe`") from None
+    finally:
+        if block and sys.modules.get("tensorflow", 0) is None:
+            del sys.modules["tensorflow"]
+    return mp, BaseOptions, vision
+
+
+def expected_sha256(model_path: Path) -> str | None:
+    """The checksum listed for this file in SHA256SUMS beside it, or None when it is not listed."""
+    sums = model_path.parent / CHECKSUM_FILE
+    if not sums.is_file():
+        return None
+    for line in sums.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == model_path.name:
+            return parts[0].lower()
+    return None
+
+
+def read_verified(model_path: Path) -> bytes:
+    """The model file's bytes, after checking them against SHA256SUMS when the file is listed there."""
+    try:
+        data = model_path.read_bytes()
+    except OSError as exc:
+        raise FerEdgeError(f"{model_path}: cannot read face detector model ({exc.strerror})") from None
+    want = expected_sha256(model_path)
+    if want is not None:
+        got = hashlib.sha256(data).hexdigest()
+        if got != want:
+            raise FerEdgeError(f"{model_path}: checksum {got[:12]}... does not match {CHECKSUM_FILE} "
+                               f"({want[:12]}...); the file is damaged or replaced, reinstall fer-edge")
+    return data
+
+
+class FaceDetector:
+    """`detect(frame) -> [Detection]` for a BGR (OpenCV) or grey uint8 frame.
+
+    Runs in MediaPipe's IMAGE mode for every source: its VIDEO mode only adds a timestamp
+    check (BlazeFace has no temporal state), and tracking is done by edge.tracker.
+    """
+
+    def __init__(self, min_confidence: float = 0.5, model_path: str | os.PathLike | None = None):
+        if not 0.0 <= min_confidence <= 1.0:
+            raise FerEdgeError(f"--min-confidence must lie in 0..1, got {min_confidence}")
+        self._det = None
+        path = Path(model_path) if model_path is not None else face_detector_model()
+        data = read_verified(path)
+        self._mp, base_options, vision = _import_mediapipe_vision()
+        options = vision.FaceDetectorOptions(
+            base_options=base_options(model_asset_buffer=data),
+            min_detection_confidence=float(min_confidence),
+        )
+        try:
+            self._det = vision.FaceDetector.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise FerEdgeError(f"{path}: not a usable face detector model ({exc})") from None
+        self.path = path
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        if self._det is None:
+            raise RuntimeError("FaceDetector used after close()")
+        if frame.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 frame, got {frame.dtype}")
+        if frame.ndim == 2:
+            rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+        elif frame.shape[2] == 4:
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
+        else:
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)  # always a fresh contiguous array
+        result = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
+        out = []
+        for d in result.detections:
+            bb = d.bounding_box
+            if bb.width <= 0 or bb.height <= 0:
+                continue
+            score = float(d.categories[0].score) if d.categories else 0.0
+            out.append(Detection((float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height)), score))
+        return out
+
+    def close(self) -> None:
+        # Closed explicitly: the task's __del__ at interpreter exit raises from its C library.
+        if self._det is not None:
+            self._det.close()
+            self._det = None
+
+    def __enter__(self) -> "FaceDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
