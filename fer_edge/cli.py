@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -118,6 +119,7 @@ for _command in (train, evaluate, convert, run, bench):
 
 
 def main() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, host commands only
     cli(prog_name="fer-edge")
 
 

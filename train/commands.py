@@ -1,17 +1,78 @@
 """`fer-edge train` and `fer-edge evaluate` (click definitions only; work is imported when run)."""
 
+from __future__ import annotations
+
+import json
+
 import click
 
-from fer_edge.errors import NotImplementedYet
+MODEL_NAMES = ("baseline", "ferlite", "resnet50")
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def train() -> None:
-    """Train a Keras model on FER2013 (not implemented yet)."""
-    raise NotImplementedYet("`fer-edge train` is not implemented yet")
+@click.command()
+@click.option("--model", "model_name", required=True, type=click.Choice(MODEL_NAMES), help="Which model to build.")
+@click.option("--data", required=True, type=click.Path(), help="fer2013.csv, fer2013.tar.gz, an image folder or a prepared .npz.")
+@click.option("--epochs", default=60, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
+@click.option("--out", default=None, type=click.Path(), help="Run directory [default: runs/<model>].")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--augment/--no-augment", default=True, show_default=True, help="Mirror, crop, shift, rotate, brightness/contrast.")
+@click.option("--lr", "learning_rate", default=1e-3, show_default=True, type=float, help="Peak learning rate (cosine schedule with warm-up).")
+@click.option("--class-weight", default="sqrt", show_default=True, type=click.Choice(["sqrt", "balanced", "none"]),
+              help="Loss weight per class against FER2013's imbalance.")
+@click.option("--label-smoothing", default=0.1, show_default=True, type=click.FloatRange(0, 0.5))
+@click.option("--patience", default=15, show_default=True, type=click.IntRange(min=1), help="Early stopping: epochs without a better PublicTest accuracy.")
+@click.option("--weights", default=None, help="resnet50 only: 'vggface:FILE' (rcmalli no-top ResNet50 .h5, sha256-checked) or 'none'.")
+@click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite only: base channel width.")
+@click.option("--teacher", default=None, type=click.Path(), help="Distil from this .keras teacher's probabilities.")
+@click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")
+@click.option("--temperature", default=4.0, show_default=True, type=click.FloatRange(min=1))
+@click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution).")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Use only the first N rows of each split (quick checks).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train(model_name, data, epochs, batch_size, out, resume, seed, augment, learning_rate, class_weight,
+          label_smoothing, patience, weights, width, teacher, alpha, temperature, distribute, limit, quiet) -> None:
+    """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
+
+    Ctrl-C saves a checkpoint; run the same command with --resume to continue.
+    """
+    from fer_edge.train.trainer import TrainConfig, train_model
+
+    cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
+                      batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
+                      seed=seed, augment=augment, class_weight=class_weight, patience=patience, weights=weights,
+                      distribute=distribute, teacher=teacher, alpha=alpha, temperature=temperature, limit=limit,
+                      width=width)
+    try:
+        result = train_model(cfg, resume=resume, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: checkpoint saved in {cfg.out}/checkpoint; continue with --resume", err=True)
+        raise SystemExit(130)
+    click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} (best epoch {result['best_epoch']}"
+               f" of {result['epochs_run']}), saved {result['final']}")
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def evaluate() -> None:
-    """Accuracy, macro-F1 and confusion matrix of a model on a split (not implemented yet)."""
-    raise NotImplementedYet("`fer-edge evaluate` is not implemented yet")
+@click.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path())
+@click.option("--data", required=True, type=click.Path(), help="fer2013.csv, fer2013.tar.gz, an image folder or a prepared .npz.")
+@click.option("--split", default="PublicTest", show_default=True, help="Any split present: Training, PublicTest, PrivateTest, Test.")
+@click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
+              help="Test-time augmentation: average with the mirrored face.")
+@click.option("--plot", type=click.Path(), default=None, help="Write the confusion matrix as a PNG.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads for .tflite models.")
+def evaluate(models, data, split, tta, plot, as_json, threads) -> None:
+    """Accuracy, macro-F1, per-class precision/recall and confusion matrix of MODEL(S) on a split.
+
+    MODEL is a .keras file (needs TensorFlow/Keras) or a .tflite file with its .meta.json
+    (LiteRT only). Several MODELs are evaluated as an ensemble: their probabilities are averaged.
+    """
+    from fer_edge.evaluation import evaluate_models, format_report
+
+    report = evaluate_models(list(models), data, split, tta_flip=(tta == "flip"), threads=threads)
+    if plot:
+        from fer_edge.train.plots import plot_confusion
+
+        plot_confusion(report["confusion"], plot, f"{report['model']} on {split}: accuracy {report['accuracy']:.4f}")
+    click.echo(json.dumps(report) if as_json else format_report(report))

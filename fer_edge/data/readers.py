@@ -72,7 +72,7 @@ def read_csv(stream: IO[str], name: str, progress: bool = False) -> Dataset:
     images: list[np.ndarray] = []
     labels: list[int] = []
     usages: list[str] = []
-    rows = tqdm(reader, desc=f"reading {Path(name).name}", unit=" rows", disable=not progress, leave=False)
+    rows = tqdm(reader, desc=f"reading {Path(name).name}", unit=" rows", disable=None if progress else True, leave=False)  # None: only on a terminal
     for line_no, row in enumerate(rows, start=2):
         if not row:
             continue

@@ -1,0 +1,66 @@
+"""Evaluate .keras or .tflite models (or an ensemble of them) on a FER2013 split."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fer_edge.data.cache import load
+from fer_edge.errors import FerEdgeError
+from fer_edge.labels import EMOTIONS
+from fer_edge.metrics import classification_report
+from fer_edge.table import format_table
+
+
+def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads: int = 2) -> np.ndarray:
+    """Probabilities from one model file; .tflite runs on LiteRT without TensorFlow."""
+    p = Path(path)
+    if not p.is_file():
+        raise FerEdgeError(f"{p}: no such model file")
+    if p.suffix == ".tflite":
+        from fer_edge.edge.classifier import FaceClassifier
+
+        clf = FaceClassifier(p, threads=threads)
+        probs = clf.predict_dataset(images)
+        if tta_flip:
+            probs = (probs + clf.predict_dataset(images[:, :, ::-1])) / 2
+        return probs
+    if p.suffix == ".keras":
+        try:
+            import keras
+        except ImportError:
+            raise FerEdgeError(f"{p}: evaluating a .keras model needs the [train] extra (pip install 'fer-edge[train]')") from None
+        from fer_edge.train.predict import predict_keras
+
+        try:
+            model = keras.saving.load_model(p, compile=False)
+        except Exception as exc:  # keras raises many types for a bad file
+            raise FerEdgeError(f"{p}: not a loadable Keras model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        if int(model.outputs[0].shape[-1]) != len(EMOTIONS):
+            raise FerEdgeError(f"{p}: model has {model.outputs[0].shape[-1]} outputs, expected {len(EMOTIONS)}")
+        return predict_keras(model, images, tta_flip=tta_flip)
+    raise FerEdgeError(f"{p}: expected a .keras or .tflite model")
+
+
+def evaluate_models(models: list[str], data: str, split: str, tta_flip: bool = False, threads: int = 2) -> dict:
+    part = load(data).split(split)
+    started = time.perf_counter()
+    probs = np.mean([predict_file(m, part.images, tta_flip, threads) for m in models], axis=0)
+    elapsed = time.perf_counter() - started
+    report = classification_report(part.labels, probs)
+    name = models[0] if len(models) == 1 else "ensemble(" + ", ".join(models) + ")"
+    return {"model": name, "models": list(models), "split": split, "tta": "flip" if tta_flip else "none",
+            **report, "seconds": round(elapsed, 2), "ms_per_face": round(elapsed / max(len(part), 1) * 1e3, 4)}
+
+
+def format_report(report: dict) -> str:
+    lines = [f"model:     {report['model']}", f"split:     {report['split']} ({report['n']} faces, tta {report['tta']})",
+             f"accuracy:  {report['accuracy']:.4f}", f"macro-F1:  {report['macro_f1']:.4f}", ""]
+    rows = [[name, c["precision"], c["recall"], c["f1"], c["support"]] for name, c in report["per_class"].items()]
+    lines.append(format_table(["class", "precision", "recall", "f1", "support"], rows))
+    lines.append("")
+    lines.append("confusion (rows true, columns predicted):")
+    lines.append(format_table(["", *[e[:5] for e in EMOTIONS]], [[EMOTIONS[i], *row] for i, row in enumerate(report["confusion"])]))
+    return "\n".join(lines)

@@ -1,0 +1,185 @@
+"""FER2013 loaders in every layout, the cache, sampling, and every bad input the CLI must refuse."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fer_edge.cli import cli
+from fer_edge.data.cache import load, load_npz, save_npz
+from fer_edge.data.readers import read_source
+from fer_edge.data.sampling import stratified_indices
+from fer_edge.errors import FerEdgeError
+from fer_edge.labels import EMOTIONS
+
+from conftest import make_rows, write_csv
+
+
+def run_cli(*args):
+    return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+
+
+def test_csv_keeps_splits_and_pixels(fer_csv, fer_rows):
+    ds = read_source(fer_csv)
+    assert ds.split_names() == ["Training", "PublicTest", "PrivateTest"]
+    assert [len(ds.splits[s]) for s in ds.split_names()] == [70, 21, 14]
+    first = fer_rows[0]
+    np.testing.assert_array_equal(ds.split("Training").images[0], first[1])
+    assert ds.split("Training").labels[0] == first[0]
+    assert ds.split("Training").per_class()["angry"] == 10
+
+
+def test_tar_gz_read_without_extraction_matches_csv(fer_csv, fer_tar):
+    a, b = read_source(fer_csv), read_source(fer_tar)
+    for name in a.split_names():
+        np.testing.assert_array_equal(a.split(name).images, b.split(name).images)
+        np.testing.assert_array_equal(a.split(name).labels, b.split(name).labels)
+
+
+def test_image_folder_and_zip(fer_folder, fer_rows, tmp_path):
+    ds = read_source(fer_folder)
+    assert set(ds.split_names()) == {"Training", "Test"}
+    assert len(ds.split("Training")) == 70 and len(ds.split("Test")) == 21
+    assert sorted(ds.split("Training").per_class().values()) == [10] * 7
+    zpath = tmp_path / "archive.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for f in sorted(fer_folder.rglob("*.png")):
+            zf.write(f, f.relative_to(fer_folder).as_posix())
+    dz = read_source(zpath)
+    assert len(dz.split("Training")) == 70
+    # lossless PNGs: same pixels whichever container they come in
+    assert sorted(map(bytes, ds.split("Test").images)) == sorted(map(bytes, dz.split("Test").images))
+
+
+def test_cache_round_trip_and_second_load_is_fast(fer_tar, tmp_path):
+    first = load(fer_tar)
+    t = time.perf_counter()
+    second = load(fer_tar)
+    assert time.perf_counter() - t < 2.0
+    np.testing.assert_array_equal(first.split("PublicTest").images, second.split("PublicTest").images)
+    out = save_npz(first, tmp_path / "c.npz")
+    again = load_npz(out)
+    assert again.summary() == first.summary()
+
+
+def test_stratified_sample_is_deterministic_and_covers_all_classes(fer_csv):
+    labels = read_source(fer_csv).split("Training").labels
+    a = stratified_indices(labels, 20, seed=3)
+    b = stratified_indices(labels, 20, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert len(a) == 20 and len(set(a.tolist())) == 20
+    assert set(labels[a].tolist()) == set(range(7))
+    assert not np.array_equal(a, stratified_indices(labels, 20, seed=4))
+
+
+def test_stratified_sample_rare_class_and_errors():
+    labels = np.array([3] * 500 + [0, 1, 2, 4, 5, 6])
+    idx = stratified_indices(labels, 10)
+    assert set(labels[idx].tolist()) == set(range(7))
+    with pytest.raises(FerEdgeError, match="no rows of disgust"):
+        stratified_indices(np.array([0, 2, 3, 4, 5, 6] * 3), 7)
+    with pytest.raises(FerEdgeError, match="no rows of neutral"):
+        stratified_indices(np.array([0, 1, 2, 3, 4, 5]), 8)
+
+
+def test_data_info_table_and_json(fer_tar):
+    res = run_cli("data", "info", fer_tar, "--json")
+    assert res.exit_code == 0
+    summary = json.loads(res.output)
+    assert summary["splits"]["Training"]["total"] == 70
+    assert summary["splits"]["PrivateTest"]["per_class"] == {e: 2 for e in EMOTIONS}
+    table = run_cli("data", "info", fer_tar).output
+    assert "PublicTest" in table and "disgust" in table
+
+
+def test_data_prepare_writes_loadable_cache(fer_csv, tmp_path):
+    res = run_cli("data", "prepare", fer_csv, "-o", tmp_path / "fer.npz")
+    assert res.exit_code == 0, res.output
+    assert load(tmp_path / "fer.npz").summary() == read_source(fer_csv).summary()
+
+
+def _bad_csv(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+PIX = " ".join(["7"] * 2304)
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("cols.csv", "label,image\n0,1 2 3\n", "wrong columns"),
+        ("short.csv", "emotion,pixels,Usage\n0," + " ".join(["7"] * 2303) + ",Training\n", "line 2: 2303 pixel values"),
+        ("big.csv", "emotion,pixels,Usage\n0," + PIX + ",Training\n3," + " ".join(["300"] + ["1"] * 2303) + ",Training\n",
+         "line 3: pixel value 300"),
+        ("label.csv", "emotion,pixels,Usage\n9," + PIX + ",Training\n", "line 2: unknown emotion label '9'"),
+        ("words.csv", "emotion,pixels,Usage\n1," + "a " * 2304 + ",Training\n", "line 2: pixels must be whole numbers"),
+        ("empty.csv", "", "not a FER2013 CSV"),
+        ("notes.txt", "just some notes\nnothing here\n", "wrong columns"),
+    ],
+)
+def test_bad_csv_gives_one_line_error_naming_file_and_row(tmp_path, name, text, message):
+    p = _bad_csv(tmp_path, name, text)
+    res = run_cli("data", "info", p)
+    assert res.exit_code == 1
+    assert res.output.count("\n") == 1 and res.output.startswith("error: ")
+    assert str(p) in res.output and message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_missing_file_and_binary_file(tmp_path):
+    res = run_cli("data", "info", tmp_path / "nope.csv")
+    assert res.exit_code == 1 and "no such file" in res.output
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(bytes(range(256)) * 10)
+    res = run_cli("data", "info", blob)
+    assert res.exit_code == 1 and "not a FER2013 CSV, tar/zip archive or image folder" in res.output
+    empty_dir = tmp_path / "emptydir"
+    empty_dir.mkdir()
+    res = run_cli("data", "info", empty_dir)
+    assert res.exit_code == 1 and "not a FER2013" in res.output
+
+
+def test_empty_split_requested(fer_tiny_train):
+    with pytest.raises(FerEdgeError, match="no PrivateTest rows .*splits present: Training, PublicTest"):
+        load(fer_tiny_train).split("PrivateTest")
+    res = run_cli("data", "sample", fer_tiny_train, "--split", "PrivateTest", "-o", fer_tiny_train.parent / "s.npz")
+    assert res.exit_code == 1 and "no PrivateTest rows" in res.output
+
+
+@pytest.mark.parametrize("member", ["../evil.csv", "/abs/fer2013.csv", "fer2013/../../x.csv"])
+def test_tar_member_escaping_target_is_refused(tmp_path, member):
+    p = tmp_path / "bad.tar.gz"
+    data = b"emotion,pixels,Usage\n"
+    with tarfile.open(p, "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    res = run_cli("data", "info", p)
+    assert res.exit_code == 1 and "escapes the target directory" in res.output and member in res.output
+
+
+def test_csv_without_usage_column_is_training(tmp_path):
+    rows = make_rows({"Training": 7})
+    p = write_csv(tmp_path / "train_only.csv", [(l, i, u) for l, i, u in rows], header=("emotion", "pixels", "Usage"))
+    text = p.read_text().splitlines()
+    p.write_text("\n".join(",".join(line.split(",")[:2]) for line in text) + "\n")
+    ds = read_source(p)
+    assert ds.split_names() == ["Training"] and len(ds.split("Training")) == 7
+
+
+def test_real_fer2013_official_counts(real_fer2013):
+    res = run_cli("data", "info", real_fer2013, "--json")
+    summary = json.loads(res.output)["splits"]
+    assert summary["Training"]["total"] == 28709
+    assert summary["PublicTest"]["total"] == 3589
+    assert summary["Training"]["per_class"]["disgust"] == 436

@@ -1,0 +1,27 @@
+"""Training-time augmentation as Keras 3 preprocessing layers (active only when training=True).
+
+Mirroring, cropping (zoom-in), shifting and rotation, plus mild zoom-out and brightness/contrast
+jitter. The layers sit in front of the model inside the training graph, so they run compiled on
+any backend and the saved deployable model never contains them.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def build_augmenter(input_shape: tuple[int, int, int], seed: int = 0) -> keras.Sequential:
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(10 / 360, fill_mode="nearest", seed=seed + 1),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed + 2),
+            # negative factors zoom in: a random crop of 80-100% of the face, resized back
+            layers.RandomZoom((-0.2, 0.1), fill_mode="nearest", seed=seed + 3),
+            layers.RandomBrightness(0.15, value_range=(0.0, 255.0), seed=seed + 4),
+            layers.RandomContrast(0.2, value_range=(0.0, 255.0), seed=seed + 5),
+        ],
+        name="augment",
+    )

@@ -1,0 +1,225 @@
+"""`fer-edge train`: fit a model on FER2013's Training split, select it on PublicTest.
+
+The run directory holds config.json, history.csv, curves.png, checkpoint/ (the last epoch's full
+training state: weights, optimizer, schedule position, early-stopping counters), best.keras (the
+best PublicTest epoch so far), and at the end <model>.keras and metrics.json.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer_edge.data.cache import load
+from fer_edge.errors import FerEdgeError
+from fer_edge.metrics import classification_report
+from fer_edge.train.augment import build_augmenter
+from fer_edge.train.batches import FerBatches, class_weights, to_model_input
+from fer_edge.train.distribute import distribution_scope
+from fer_edge.train.losses import DistillationLoss, LabelAccuracy
+from fer_edge.train.models import MODELS
+from fer_edge.train.plots import plot_confusion, plot_history
+from fer_edge.train.predict import predict_keras
+from fer_edge.train.rundir import RunDir, save_keras, write_json
+
+SELECT_SPLIT = "PublicTest"
+
+
+@dataclass
+class TrainConfig:
+    model: str
+    data: str
+    out: str
+    epochs: int = 60
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    seed: int = 0
+    augment: bool = True
+    class_weight: str = "sqrt"
+    patience: int = 15
+    weights: str | None = None  # resnet50: "vggface:FILE" or None
+    distribute: bool = False
+    teacher: str | None = None
+    alpha: float = 0.5
+    temperature: float = 4.0
+    limit: int | None = None  # use only the first N rows of each split (smoke tests)
+    width: int | None = None  # ferlite width override
+
+
+class EpochBook(keras.callbacks.Callback):
+    """After every epoch: history, last checkpoint, best model, curves, early stopping."""
+
+    def __init__(self, run: RunDir, core_name: str, state: dict, patience: int, started: float):
+        super().__init__()
+        self.run, self.core_name, self.state, self.patience = run, core_name, state, patience
+        self.started = started
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        hist = self.state["history"]
+        lr = self.model.optimizer.learning_rate
+        logs["lr"] = float(np.asarray(lr.numpy() if hasattr(lr, "numpy") else lr))
+        for k, v in logs.items():
+            hist.setdefault(k, []).append(float(v))
+        val = float(logs.get("val_accuracy", logs.get("accuracy", 0.0)))
+        if val > self.state["best_val_accuracy"]:
+            self.state.update(best_val_accuracy=val, best_epoch=epoch + 1, wait=0)
+            save_keras(self.model.get_layer(self.core_name), self.run.best)
+        else:
+            self.state["wait"] += 1
+        self.state["epoch"] = epoch + 1
+        self.state["wall_s"] = self.state.get("wall_s_before", 0.0) + (time.time() - self.started)
+        save_keras(self.model, self.run.last)
+        write_json(self.run.state, self.state)
+        self.run.write_history_csv(hist)
+        plot_history(hist, self.run.curves, f"{self.core_name}: best PublicTest {self.state['best_val_accuracy']:.4f}"
+                                             f" @ epoch {self.state['best_epoch']}")
+        if self.state["wait"] >= self.patience:
+            self.model.stop_training = True
+
+
+def _subset(split, limit):
+    if limit is None:
+        return split.images, split.labels
+    return split.images[:limit], split.labels[:limit]
+
+
+def _build_core(cfg: TrainConfig) -> keras.Model:
+    builder, _, _ = MODELS[cfg.model]
+    if cfg.model == "resnet50":
+        weights_file = None
+        if cfg.weights and cfg.weights != "none":
+            kind, _, path = cfg.weights.partition(":")
+            if kind != "vggface" or not path:
+                raise FerEdgeError(f"--weights must be 'vggface:FILE' or 'none', got {cfg.weights!r}")
+            weights_file = path
+        return builder(weights_file=weights_file)
+    if cfg.weights and cfg.weights != "none":
+        raise FerEdgeError(f"--weights applies to resnet50 only, not {cfg.model}")
+    if cfg.model == "ferlite" and cfg.width:
+        return builder(width=cfg.width)
+    return builder()
+
+
+def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warmup = min(total // 10, 3 * steps_per_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else cfg.learning_rate, decay_steps=total - warmup, alpha=0.01,
+        warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=cfg.weight_decay)
+    if cfg.teacher:
+        loss = DistillationLoss(alpha=cfg.alpha, temperature=cfg.temperature, label_smoothing=cfg.label_smoothing)
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+    wrapper.compile(optimizer=optimizer, loss=loss, metrics=[LabelAccuracy()])
+
+
+def _teacher_targets(path: str, images: np.ndarray) -> np.ndarray:
+    if not Path(path).is_file():
+        raise FerEdgeError(f"{path}: no such teacher model")
+    teacher = keras.saving.load_model(path, compile=False)
+    return predict_keras(teacher, images, tta_flip=True)
+
+
+def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
+    if cfg.model not in MODELS:
+        raise FerEdgeError(f"unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
+    run = RunDir(cfg.out)
+    if resume:
+        if not run.can_resume():
+            raise FerEdgeError(f"{run.root}: nothing to resume (no checkpoint/state.json)")
+        import json
+
+        saved = json.loads(run.config.read_text())
+        if saved["model"] != cfg.model:
+            raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
+        cfg = TrainConfig(**{**saved, "epochs": cfg.epochs})  # the run's own settings; epochs may grow
+    elif run.state.is_file():
+        raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
+
+    keras.utils.set_random_seed(cfg.seed)
+    _, size, channels = MODELS[cfg.model]
+    ds = load(cfg.data, progress=progress)
+    x_train, y_train = _subset(ds.split("Training"), cfg.limit)
+    x_val, y_val = _subset(ds.split(SELECT_SPLIT), cfg.limit)
+    weights = class_weights(y_train, cfg.class_weight)
+    soft = _teacher_targets(cfg.teacher, x_train) if cfg.teacher else None
+    val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
+    if soft is not None:  # the loss expects teacher columns on validation too; labels stand in
+        val_y = np.concatenate([val_y, val_y], axis=1)
+    batches = FerBatches(x_train, y_train, cfg.batch_size, size, channels, weights=weights,
+                         seed=cfg.seed, soft_targets=soft)
+    val_data = (to_model_input(x_val, size, channels), val_y)
+
+    run.create()
+    scope, dist_desc = distribution_scope(cfg.distribute)
+    with scope:
+        if resume:
+            wrapper = keras.saving.load_model(run.last)
+            import json
+
+            state = json.loads(run.state.read_text())
+        else:
+            core = _build_core(cfg)
+            inputs = keras.Input(core.inputs[0].shape[1:], name="face")
+            x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed)(inputs) if cfg.augment else inputs
+            wrapper = keras.Model(inputs, core(x), name=f"train_{core.name}")
+            _compile(wrapper, cfg, len(batches))
+            write_json(run.config, asdict(cfg))
+            state = {"epoch": 0, "best_val_accuracy": -1.0, "best_epoch": 0, "wait": 0, "history": {},
+                     "wall_s": 0.0}
+    core_name = wrapper.layers[-1].name  # the deployable model nested in the training wrapper
+    state["wall_s_before"] = state.get("wall_s", 0.0)
+    batches.epoch = state["epoch"]
+    batches.order = batches._order()
+    started = time.time()
+    callbacks = [EpochBook(run, core_name, state, cfg.patience, started)]
+    if progress:
+        from tqdm.keras import TqdmCallback
+
+        callbacks.append(TqdmCallback(verbose=1))
+    interrupted = False
+    if state["epoch"] < cfg.epochs and state["wait"] < cfg.patience:
+        try:
+            wrapper.fit(batches, validation_data=val_data, epochs=cfg.epochs, initial_epoch=state["epoch"],
+                        callbacks=callbacks, verbose=0)
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        # Keep what the interrupted epoch learned; --resume restarts that epoch from these weights.
+        save_keras(wrapper, run.last)
+        write_json(run.state, state)
+        raise KeyboardInterrupt
+    return finish(run, cfg, state, dist_desc, x_val, y_val)
+
+
+def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_val) -> dict:
+    if not run.best.is_file():
+        raise FerEdgeError(f"{run.root}: no epoch finished, nothing to save")
+    best = keras.saving.load_model(run.best, compile=False)
+    probs = predict_keras(best, x_val)
+    report = classification_report(y_val, probs)
+    final = run.final(cfg.model)
+    save_keras(best, final)
+    metrics = {
+        "model": cfg.model,
+        "params": int(best.count_params()),
+        "split": SELECT_SPLIT,
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "wall_s": round(state.get("wall_s", 0.0), 1),
+        "backend": keras.backend.backend(),
+        "distribution": dist_desc,
+        **report,
+    }
+    write_json(run.metrics, metrics)
+    plot_confusion(report["confusion"], run.root / "confusion.png",
+                   f"{cfg.model} on {SELECT_SPLIT}: accuracy {report['accuracy']:.4f}")
+    return {"final": str(final), **metrics}
