@@ -1,14 +1,99 @@
-"""`fer-edge run` and `fer-edge bench` (click definitions only; never imports TensorFlow)."""
+"""`fer-edge run` and `fer-edge bench` (click definitions; the work happens in the modules they
+import when they run, none of which imports TensorFlow)."""
+
+from __future__ import annotations
 
 import click
 
-from fer_edge.errors import NotImplementedYet
+from fer_edge.errors import FerEdgeError, NotImplementedYet
+
+LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def run() -> None:
-    """Detect faces and classify their expressions live (not implemented yet)."""
-    raise NotImplementedYet("`fer-edge run` is not implemented yet")
+@click.command()
+@click.option("--camera", metavar="picam|N",
+              help="Live camera: `picam` for the Raspberry Pi camera (picamera2), or an OpenCV webcam number.")
+@click.option("--source", metavar="PATH|URL",
+              help="A video file, an image, a folder of images, or an RTSP/HTTP stream.")
+@click.option("--model", type=click.Path(dir_okay=False),
+              help="Expression model (.tflite with its .meta.json).  [default: the shipped int8 model]")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="CPU threads for the expression model.")
+@click.option("--min-confidence", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Least face detector confidence.")
+@click.option("--smooth", default=0.6, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
+              help="Per-frame weight of a face's past scores (EMA over its track); 0 = no smoothing.")
+@click.option("--display/--headless", default=None,
+              help="Show a window with boxes, labels and FPS.  [default: --display when DISPLAY or "
+                   "WAYLAND_DISPLAY is set]")
+@click.option("--output-video", metavar="FILE", help="Write the annotated video (.mp4, .mkv, .mov, .avi).")
+@click.option("--jsonl", metavar="FILE|-", help="Write one JSON object per face per frame (- = stdout).")
+@click.option("--csv", "csv_path", metavar="FILE", help="Write one CSV row per face per frame.")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
+@click.option("--resolution", metavar="WxH", help="Camera resolution to ask for (picam default 640x480).")
+@click.option("--capture-thread/--no-capture-thread", default=None,
+              help="Read a camera or stream on its own thread and always process the newest frame.  "
+                   "[default: on for cameras and streams, off for files]")
+def run(camera, source, model, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
+        max_frames, resolution, capture_thread) -> None:
+    """Detect faces and classify their expressions from a camera, a video, a stream or images.
+
+    \b
+    fer-edge run --camera picam                    (window on the Pi's desktop)
+    fer-edge run --camera 0 --headless --jsonl -   (JSON lines on stdout)
+    fer-edge run --source clip.mp4 --headless --output-video out.mp4 --jsonl out.jsonl
+    fer-edge run --source photos/ --headless --csv faces.csv
+
+    In the window, q or Esc quits; Ctrl+C stops any run, and files written so far are kept.
+    """
+    from pathlib import Path
+
+    from fer_edge.edge.classifier import FaceClassifier
+    from fer_edge.edge.console import quiet_native_stderr
+    from fer_edge.edge.detector import FaceDetector
+    from fer_edge.edge.display import Window, display_problem
+    from fer_edge.edge.outputs import Outputs
+    from fer_edge.edge.pipeline import Pipeline
+    from fer_edge.edge.runner import run as run_loop
+    from fer_edge.edge.sources import LatestFrameReader, open_source, parse_resolution
+    from fer_edge.paths import default_model
+
+    if (camera is None) == (source is None):
+        raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
+    if display is None:
+        display = display_problem() is None
+    if not display and not (output_video or jsonl or csv_path):
+        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl or --csv")
+    if source is not None and Path(source).exists():
+        src = Path(source).resolve()
+        for target in (output_video, jsonl, csv_path):
+            if target and target != "-" and Path(target).resolve() == src:
+                raise FerEdgeError(f"{target}: an output would overwrite the input")
+    size = parse_resolution(resolution)
+
+    with quiet_native_stderr():
+        classifier = FaceClassifier(Path(model) if model else default_model(), threads)
+    frames = open_source(camera, source, size)
+    detector = outputs = window = None
+    try:
+        if capture_thread if capture_thread is not None else frames.live:
+            frames = LatestFrameReader(frames)
+        detector = FaceDetector(min_confidence)
+        pipeline = Pipeline(detector, classifier, smooth=smooth)
+        outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
+                          video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live)
+        window = Window() if display else None
+        run_loop(frames, pipeline, outputs, window, max_frames)
+    except BaseException:
+        if outputs is not None:
+            outputs.close(commit=False)  # no-op once the loop has closed them; else nothing is kept
+        raise
+    finally:
+        if window is not None:
+            window.close()
+        if detector is not None:
+            detector.close()
+        frames.close()
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_edge.edge.console import quiet_native_stderr
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
 
@@ -96,8 +97,13 @@ class FaceDetector:
             min_detection_confidence=float(min_confidence),
         )
         try:
-            self._det = vision.FaceDetector.create_from_options(options)
+            with quiet_native_stderr():
+                self._det = vision.FaceDetector.create_from_options(options)
+                # One warm-up call: the first detection allocates buffers (and logs about them),
+                # so it would otherwise show up as a slow first frame.
+                self.detect(np.zeros((128, 128, 3), np.uint8))
         except (RuntimeError, ValueError) as exc:
+            self.close()
             raise FerEdgeError(f"{path}: not a usable face detector model ({exc})") from None
         self.path = path
 
@@ -125,7 +131,8 @@ class FaceDetector:
     def close(self) -> None:
         # Closed explicitly: the task's __del__ at interpreter exit raises from its C library.
         if self._det is not None:
-            self._det.close()
+            with quiet_native_stderr():
+                self._det.close()
             self._det = None
 
     def __enter__(self) -> "FaceDetector":

@@ -1,0 +1,246 @@
+"""Result files: JSON lines, CSV and the annotated video.
+
+Each file is written under a temporary name beside its target and renamed into place when the
+run ends (normally, on Ctrl+C, or when a camera drops out), so a target path never holds a
+half-written file; a run that fails for another reason leaves no output at all. `--jsonl -`
+streams to stdout instead, flushed after every frame.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_edge.edge.pipeline import FrameResult
+from fer_edge.edge.sources import Frame
+from fer_edge.errors import FerEdgeError
+
+STDOUT = "-"
+# Container -> codec that OpenCV's bundled FFmpeg can write everywhere (its H.264 needs a device
+# or a licensed encoder that pip wheels lack).
+VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+
+
+def check_target(path: str, option: str) -> Path:
+    """Fail before any work when a target cannot be written (no folder, a folder given)."""
+    p = Path(path)
+    if p.is_dir():
+        raise FerEdgeError(f"{option} {path}: is a folder; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise FerEdgeError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise FerEdgeError(f"{option} {path}: folder {parent} is not writable")
+    return p
+
+
+class AtomicTarget:
+    """A temporary file beside `path` (same suffix, so writers that go by the name still work);
+    commit() renames it onto `path`, discard() removes it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
+                                   suffix=f".part{path.suffix}")
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        os.chmod(self.tmp, 0o644 & ~_umask())  # mkstemp makes 0600; results are ordinary files
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _round(v: float | None, digits: int = 4) -> float | None:
+    return None if v is None else round(float(v), digits)
+
+
+class _TextOutput:
+    """A text file or stdout, written under a temporary name until close(commit=True)."""
+
+    def __init__(self, target: str, option: str):
+        self.stdout = target == STDOUT
+        if self.stdout:
+            self.target, self.fh = None, sys.stdout
+        else:
+            self.target = AtomicTarget(check_target(target, option))
+            self.fh = open(self.target.tmp, "w", newline="", encoding="utf-8")
+        self.name = "stdout" if self.stdout else str(target)
+
+    def end_frame(self) -> None:
+        if self.stdout:
+            self.fh.flush()  # a reader at the other end of a pipe sees each frame as it happens
+
+    def close(self, commit: bool) -> None:
+        if self.stdout:
+            try:
+                self.fh.flush()
+            except (BrokenPipeError, ValueError):  # the reader went away (`| head`); nothing to save
+                pass
+            return
+        self.fh.close()
+        if commit:
+            self.target.commit()
+        else:
+            self.target.discard()
+
+
+class JsonlOutput(_TextOutput):
+    """One JSON object per face per frame."""
+
+    def __init__(self, target: str, labels: list[str]):
+        super().__init__(target, "--jsonl")
+        self.labels = labels
+
+    def write(self, frame: Frame, result: FrameResult) -> None:
+        for face in result.faces:
+            rec = {"frame": frame.index, "time": _round(frame.timestamp)}
+            if frame.name is not None:
+                rec["image"] = frame.name
+            rec.update(track=face.track_id, box=list(face.box), label=face.label, score=_round(face.score),
+                       scores={name: _round(p) for name, p in zip(self.labels, face.probs)},
+                       detection=_round(face.detection))
+            self.fh.write(json.dumps(rec) + "\n")
+        self.end_frame()
+
+
+class CsvOutput(_TextOutput):
+    """One row per face per frame; one column per label's score."""
+
+    def __init__(self, target: str, labels: list[str]):
+        super().__init__(target, "--csv")
+        self.labels = labels
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(["frame", "time", "image", "track", "x", "y", "w", "h", "label", "score", "detection",
+                              *labels])
+
+    def write(self, frame: Frame, result: FrameResult) -> None:
+        for face in result.faces:
+            t = "" if frame.timestamp is None else f"{frame.timestamp:.4f}"
+            self.writer.writerow([frame.index, t, frame.name or "", face.track_id, *face.box, face.label,
+                                  f"{face.score:.4f}", f"{face.detection:.4f}", *(f"{p:.4f}" for p in face.probs)])
+        self.end_frame()
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` scaled to fit (width, height), centred on black."""
+    w, h = size
+    ih, iw = image.shape[:2]
+    s = min(w / iw, h / ih)
+    nw, nh = max(1, int(round(iw * s))), max(1, int(round(ih * s)))
+    out = np.zeros((h, w, 3), np.uint8)
+    x0, y0 = (w - nw) // 2, (h - nh) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class VideoOutput:
+    """The annotated frames as a video.
+
+    Files: one output frame per input frame at the input's frame rate, so both have the same
+    length. Live sources: frames are repeated to follow their timestamps, so the video plays in
+    real time even when the pipeline is slower than the camera. Frames whose size differs from the
+    first one (a folder of images) are letterboxed to it.
+    """
+
+    def __init__(self, target: str, fps: float, realtime: bool):
+        path = check_target(target, "--output-video")
+        self.fourcc = VIDEO_CODECS.get(path.suffix.lower())
+        if self.fourcc is None:
+            raise FerEdgeError(f"--output-video {target}: use one of {', '.join(VIDEO_CODECS)}")
+        self.name, self.fps, self.realtime = str(target), float(fps), realtime
+        self.target = AtomicTarget(path)
+        self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None
+        self.written = 0
+        self._t0: float | None = None
+        self._last: np.ndarray | None = None
+
+    def _open(self, size: tuple[int, int]) -> None:
+        self.size = size
+        self.writer = cv2.VideoWriter(str(self.target.tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
+        if not self.writer.isOpened():
+            raise FerEdgeError(f"--output-video {self.name}: OpenCV cannot write {self.fourcc} video here")
+
+    def write(self, image: np.ndarray, timestamp: float | None) -> None:
+        if self.writer is None:
+            self._open((image.shape[1], image.shape[0]))
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = letterbox(image, self.size)
+        if self.realtime and timestamp is not None:
+            if self._t0 is None:
+                self._t0 = timestamp
+            due = int((timestamp - self._t0) * self.fps)  # frames that should precede this one
+            while self._last is not None and self.written < due:
+                self.writer.write(self._last)  # hold the previous picture until this one arrived
+                self.written += 1
+        self.writer.write(image)
+        self.written += 1
+        self._last = image
+
+    def close(self, commit: bool) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        if commit and self.written:
+            self.target.commit()
+        else:
+            self.target.discard()
+
+
+class Outputs:
+    """All the result files of a run: written together, closed together."""
+
+    def __init__(self, labels: list[str], jsonl: str | None = None, csv_path: str | None = None,
+                 video: str | None = None, video_fps: float = 30.0, video_realtime: bool = False):
+        targets = [t for t in (jsonl, csv_path, video) if t and t != STDOUT]
+        if len({str(Path(t).resolve()) for t in targets}) != len(targets):
+            raise FerEdgeError("--jsonl, --csv and --output-video must name different files")
+        if jsonl == STDOUT and csv_path == STDOUT:
+            raise FerEdgeError("only one of --jsonl and --csv can write to stdout (-)")
+        self.files: list = []
+        try:
+            if jsonl:
+                self.files.append(JsonlOutput(jsonl, labels))
+            if csv_path:
+                self.files.append(CsvOutput(csv_path, labels))
+            self.video = VideoOutput(video, video_fps, video_realtime) if video else None
+        except BaseException:
+            self.close(commit=False)
+            raise
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.files] + ([self.video.name] if self.video else [])
+
+    def write(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None) -> None:
+        for f in self.files:
+            f.write(frame, result)
+        if self.video is not None and annotated is not None:
+            self.video.write(annotated, frame.timestamp)
+
+    def close(self, commit: bool) -> None:
+        """Close every file (all of them, even when one fails); commit renames them into place."""
+        errors = []
+        for f in [*self.files, *([self.video] if getattr(self, "video", None) else [])]:
+            try:
+                f.close(commit)
+            except OSError as exc:
+                errors.append(f"{f.name}: {exc.strerror or exc}")
+        self.files, self.video = [], None
+        if errors:
+            raise FerEdgeError("could not finish writing " + "; ".join(errors))

@@ -1,0 +1,80 @@
+"""One frame through detect -> crop -> classify -> track, timing each stage.
+
+The timings use the stage names of STAGES so `fer-edge run` and a benchmark report the same
+numbers; the runner adds `capture` and `draw`, which happen outside this module.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.edge.detector import FaceDetector
+from fer_edge.edge.tracker import FaceTracker
+from fer_edge.faces import crop_square, faces_batch
+
+STAGES = ("capture", "detect", "preprocess", "classify", "draw")
+
+
+@dataclass
+class Face:
+    track_id: int
+    box: tuple[int, int, int, int]  # x, y, w, h in pixels, clipped to the frame
+    label: str  # the label with the highest smoothed probability
+    score: float  # its smoothed probability
+    probs: np.ndarray  # smoothed probabilities, in the model's label order
+    detection: float  # face detector confidence
+
+
+@dataclass
+class FrameResult:
+    faces: list[Face]
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+
+
+def clip_box(box: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
+    x1, y1 = min(width, int(round(box[0] + box[2]))), min(height, int(round(box[1] + box[3])))
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+class Pipeline:
+    """Detector, classifier and tracker wired together; `process(image)` handles one frame."""
+
+    def __init__(self, detector: FaceDetector, classifier: FaceClassifier, smooth: float = 0.6,
+                 margin: float | None = None):
+        self.detector = detector
+        self.classifier = classifier
+        # The crop margin is part of the model's preprocessing: it comes from the model's metadata.
+        self.margin = classifier.info.crop_margin if margin is None else margin
+        self.tracker = FaceTracker(smooth=smooth)
+        self.labels = list(classifier.labels)
+
+    def reset(self) -> None:
+        """Forget tracks: the next frame does not continue the previous one."""
+        self.tracker.reset()
+
+    def process(self, image: np.ndarray) -> FrameResult:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        detections = self.detector.detect(image)
+        t1 = time.perf_counter()
+        # Crops use the detector's box as it is (even where it reaches past the frame edge):
+        # that is the box the margin was calibrated on.
+        crops = [crop_square(image, d.box, self.margin) for d in detections]
+        batch = faces_batch(crops, self.classifier.info.input_size, self.classifier.info.channels)
+        t2 = time.perf_counter()
+        probs = self.classifier.predict(batch)  # all faces of the frame in one call
+        tracks = self.tracker.update([d.box for d in detections], probs, [d.score for d in detections])
+        t3 = time.perf_counter()  # tracking (microseconds) is counted with classify
+        timings.update(detect=t1 - t0, preprocess=t2 - t1, classify=t3 - t2)
+        h, w = image.shape[:2]
+        faces = []
+        for det, track in zip(detections, tracks):
+            best = int(np.argmax(track.probs))
+            faces.append(Face(track.id, clip_box(det.box, w, h), self.labels[best], float(track.probs[best]),
+                              track.probs.copy(), det.score))
+        return FrameResult(faces, timings)

@@ -1,0 +1,333 @@
+"""Frame sources: the Raspberry Pi camera, an OpenCV webcam, a video file or network stream, one
+image, or a folder of images. Each yields Frame(image, index, timestamp) with a BGR uint8 image.
+
+Opening a source that cannot deliver raises FerEdgeError before anything is written; a live
+source (camera, stream) that stops mid-run raises SourceLost, after which the runner still
+closes its outputs properly.
+"""
+
+from __future__ import annotations
+
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_edge.edge.console import warn
+from fer_edge.errors import FerEdgeError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm",
+                            ".jp2"})
+PICAM_NAMES = ("picam", "picamera", "picamera2")
+DEFAULT_PICAM_RESOLUTION = (640, 480)
+PICAM_HINT = ("--camera picam needs picamera2, which comes from Raspberry Pi OS rather than pip: "
+              "`sudo apt install python3-picamera2`, and create the venv with "
+              "`python3 -m venv --system-site-packages` so it can see it")
+
+
+class SourceLost(FerEdgeError):
+    """A live source (camera, stream) stopped delivering frames mid-run."""
+
+    exit_code = 3
+
+
+@dataclass
+class Frame:
+    image: np.ndarray  # BGR uint8 (H, W, 3)
+    index: int  # position in the source (a gap means frames were dropped or skipped)
+    timestamp: float | None  # seconds: video time for files, time since start for live sources, None for images
+    name: str | None = None  # file name, for image sources
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+@contextmanager
+def _quiet_opencv():
+    """Silence OpenCV's multi-line backend warnings while opening: a failure gets our own one-line error."""
+    from cv2.utils import logging as cv_log
+
+    level = cv_log.getLogLevel()
+    cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv_log.setLogLevel(level)
+
+
+class Source:
+    """Base: attributes every source sets, iteration over frames, close()."""
+
+    name = "source"
+    fps: float | None = None  # nominal frame rate, for an output video
+    frame_count: int | None = None  # known length (progress bar); None when live or unknown
+    live = False  # a camera or stream: a failed read is a drop, not the end
+    sequence = True  # consecutive frames show the same scene, so tracking and smoothing apply
+
+    def frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class CaptureSource(Source):
+    """cv2.VideoCapture: a webcam (by number or device path), a video file, or an RTSP/HTTP stream."""
+
+    def __init__(self, target: int | str, name: str, live: bool, resolution: tuple[int, int] | None = None,
+                 max_failures: int = 3):
+        self.name, self.live, self.max_failures = name, live, max_failures
+        with _quiet_opencv():
+            self.cap = cv2.VideoCapture(target)
+        if not self.cap.isOpened():
+            self.cap.release()
+            if isinstance(target, int):
+                raise FerEdgeError(f"cannot open {name} (no such camera, or another program is using it)")
+            kind = "stream" if live else "video"
+            raise FerEdgeError(f"{name}: cannot open as a {kind} (unreachable, or a format this OpenCV cannot decode)")
+        if resolution:
+            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, resolution[0])
+            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, resolution[1])
+        fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 0.5 < fps < 1000 else None
+        count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count = count if count > 0 and not live else None
+
+    def _read(self) -> np.ndarray | None:
+        try:
+            ok, image = self.cap.read()
+        except cv2.error:
+            return None
+        return image if ok and image is not None and image.size else None
+
+    def frames(self) -> Iterator[Frame]:
+        index, failures, start = 0, 0, time.monotonic()
+        while True:
+            image = self._read()
+            if image is None:
+                if not self.live:  # end of file
+                    break
+                failures += 1  # a camera may miss one read; several in a row mean it is gone
+                if failures < self.max_failures:
+                    continue
+                if index == 0:
+                    raise FerEdgeError(f"{self.name} opened but delivered no frame")
+                raise SourceLost(f"{self.name} stopped delivering frames after {index} frames")
+            failures = 0
+            if self.live:
+                ts = time.monotonic() - start
+            else:
+                ts = index / self.fps if self.fps else self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            yield Frame(as_bgr(image), index, ts)
+            index += 1
+        if index == 0:
+            raise FerEdgeError(f"{self.name}: no frame could be decoded")
+        if self.frame_count and index < 0.9 * self.frame_count:
+            warn(f"{self.name}: ended after {index} of {self.frame_count} frames (damaged or truncated file?)")
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class PicamSource(Source):
+    """The Raspberry Pi camera through picamera2 (imported only here, only when asked for)."""
+
+    live = True
+
+    def __init__(self, resolution: tuple[int, int] | None = None):
+        try:
+            from picamera2 import Picamera2
+        except ImportError:
+            raise FerEdgeError(PICAM_HINT) from None
+        self.name = "the Raspberry Pi camera"
+        self.cam = None
+        size = tuple(resolution or DEFAULT_PICAM_RESOLUTION)
+        try:
+            self.cam = Picamera2()
+            # RGB888 is picamera2's name for 8-bit B,G,R byte order: OpenCV's BGR, no conversion.
+            self.cam.configure(self.cam.create_video_configuration(main={"size": size, "format": "RGB888"}))
+            self.cam.start()
+        except Exception as exc:  # picamera2/libcamera raise assorted types (IndexError when none is attached)
+            self.close()
+            raise FerEdgeError(f"cannot open {self.name} ({type(exc).__name__}: {exc}); "
+                               "check the cable and `rpicam-hello --list-cameras`") from None
+
+    def frames(self) -> Iterator[Frame]:
+        index, start = 0, time.monotonic()
+        while True:
+            try:
+                image = self.cam.capture_array("main")
+            except Exception as exc:  # libcamera timeouts and disconnects surface as various types
+                if index == 0:
+                    raise FerEdgeError(f"{self.name} delivered no frame ({exc})") from None
+                raise SourceLost(f"{self.name} stopped delivering frames after {index} frames ({exc})") from None
+            yield Frame(as_bgr(np.ascontiguousarray(image)), index, time.monotonic() - start)
+            index += 1
+
+    def close(self) -> None:
+        if self.cam is not None:
+            for step in (self.cam.stop, self.cam.close):
+                try:
+                    step()
+                except Exception:  # already stopped or never started: nothing left to release
+                    pass
+            self.cam = None
+
+
+def read_image(path: Path) -> np.ndarray | None:
+    """BGR uint8 image (EXIF orientation applied), or None when the file is not a readable image."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    return image
+
+
+class ImageSource(Source):
+    """One image, or the images of a folder (sorted by name). Unrelated stills: no tracking."""
+
+    live = False
+    sequence = False
+    fps = 1.0  # one second per image in an output video
+
+    def __init__(self, paths: list[Path], name: str):
+        self.paths, self.name = paths, name
+        self.frame_count = len(paths)
+        self.skipped = 0
+        if len(paths) == 1 and read_image(paths[0]) is None:
+            raise FerEdgeError(f"{paths[0]}: not a readable image")
+
+    def frames(self) -> Iterator[Frame]:
+        for i, path in enumerate(self.paths):
+            image = read_image(path)
+            if image is None:
+                if len(self.paths) == 1:
+                    raise FerEdgeError(f"{path}: not a readable image")
+                warn(f"{path}: not a readable image, skipped")
+                self.skipped += 1
+                continue
+            yield Frame(image, i, None, path.name)
+        if self.skipped == len(self.paths):
+            raise FerEdgeError(f"{self.name}: none of its {len(self.paths)} images is readable")
+
+
+class LatestFrameReader(Source):
+    """Reads a live source on its own thread and hands out only the newest frame.
+
+    A camera or stream buffers frames while the pipeline is busy; reading them in order would
+    show ever older pictures. Frames that arrive while one is being processed are dropped
+    (counted in `dropped`). Errors from the source are raised in the consumer.
+    """
+
+    def __init__(self, inner: Source):
+        self.inner = inner
+        self.name, self.fps, self.live, self.sequence = inner.name, inner.fps, inner.live, inner.sequence
+        self.frame_count = None
+        self.dropped = 0
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self._error: BaseException | None = None
+        self._done = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fer-edge-capture", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for frame in self.inner:
+                with self._cond:
+                    if self._frame is not None:
+                        self.dropped += 1
+                    self._frame = frame
+                    self._cond.notify()
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer thread, which raises it
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify()
+
+    def frames(self) -> Iterator[Frame]:
+        self._thread.start()
+        while True:
+            with self._cond:
+                while self._frame is None and not self._done:
+                    self._cond.wait(0.5)
+                frame, self._frame = self._frame, None
+                if frame is None:
+                    if self._error is not None:
+                        raise self._error
+                    return
+            yield frame
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3.0)
+        # Releasing a capture while the thread is still blocked in a read can crash the backend;
+        # a thread stuck that long is a dead device, left to die with the (daemon) thread.
+        if not self._thread.is_alive():
+            self.inner.close()
+
+
+def parse_resolution(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise FerEdgeError(f"--resolution takes WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise FerEdgeError(f"--resolution must be positive, got {text!r}")
+    return w, h
+
+
+def open_source(camera: str | None = None, source: str | None = None,
+                resolution: tuple[int, int] | None = None) -> Source:
+    """The source named by `--camera picam|N` or `--source PATH|URL` (exactly one of them)."""
+    if (camera is None) == (source is None):
+        raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
+    if camera is not None:
+        cam = camera.strip().lower()
+        if cam in PICAM_NAMES:
+            return PicamSource(resolution)
+        if cam.isdigit():
+            return CaptureSource(int(cam), f"camera {cam}", live=True, resolution=resolution)
+        raise FerEdgeError(f"--camera takes `picam` or a camera number (0, 1, ...), got {camera!r}")
+    path = Path(source)
+    if "://" in source and not path.exists():
+        return CaptureSource(source, source, live=True, resolution=resolution)
+    if not path.exists():
+        raise FerEdgeError(f"{source}: no such file or folder")
+    if path.is_dir():
+        images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise FerEdgeError(f"{source}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return ImageSource(images, source)
+    if stat.S_ISCHR(path.stat().st_mode):  # /dev/video0: a camera by its device path
+        return CaptureSource(source, source, live=True, resolution=resolution)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSource([path], source)
+    return CaptureSource(source, source, live=False)

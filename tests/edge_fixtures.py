@@ -1,0 +1,150 @@
+"""Shared pieces of the edge tests: test media, a small real int8 classifier, a fake picamera2.
+
+The classifier is a real TFLite int8 model (Rescaling -> Conv -> GAP -> Dense softmax, untrained
+weights) built by TensorFlow's converter in a subprocess, so the test process itself never
+imports TensorFlow. FER_EDGE_TEST_MODEL=path/to/model.tflite (with its .meta.json) runs the tests
+against another model instead, e.g. a shipped one.
+
+Test modules import the fixtures they use from here (there is no conftest.py for the edge tests).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+REPO = Path(__file__).resolve().parents[1]
+
+# (file name, input size, channels): the FER-sized grey model, and a 3-channel one standing in for
+# the ResNet50 variant (197x197x3) at a size that keeps the tests quick.
+TEST_MODELS = {"grey": ("edge_test_grey_int8.tflite", 48, 1), "rgb": ("edge_test_rgb_int8.tflite", 64, 3)}
+
+
+def media(name: str) -> Path:
+    """A file from the shared test media; the test is skipped when the media folder is absent."""
+    path = MEDIA / name
+    if not path.is_file():
+        pytest.skip(f"test media {path} not available")
+    return path
+
+
+def build_models(out_dir: Path) -> dict[str, Path]:
+    """Build the test models into out_dir (once: existing files are reused) and return their paths."""
+    paths = {key: out_dir / name for key, (name, _, _) in TEST_MODELS.items()}
+    if all(p.is_file() and p.with_name(p.stem + ".meta.json").is_file() for p in paths.values()):
+        return paths
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, __file__, str(out_dir)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building the test models failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def edge_models(tmp_path_factory) -> dict[str, Path]:
+    """{'grey': 48x48x1 int8 model, 'rgb': 64x64x3 int8 model}; or FER_EDGE_TEST_MODEL for both."""
+    override = os.environ.get("FER_EDGE_TEST_MODEL")
+    if override:
+        return {key: Path(override) for key in TEST_MODELS}
+    # The base temp dir is shared by the whole session, so a second importing module reuses the files.
+    return build_models(tmp_path_factory.getbasetemp() / "edge-test-models")
+
+
+@pytest.fixture(scope="session")
+def edge_model(edge_models) -> Path:
+    return edge_models["grey"]
+
+
+def fake_picamera2(frames: list[np.ndarray], fail_after: int | None = None) -> types.ModuleType:
+    """A stand-in `picamera2` module whose camera returns `frames` in a loop, or raises after
+    `fail_after` captures (a camera unplugged mid-run). The module records what was called."""
+    mod = types.ModuleType("picamera2")
+    mod.calls = []
+
+    class Picamera2:
+        def __init__(self, camera_num: int = 0):
+            mod.calls.append(("init", camera_num))
+            self.n = 0
+
+        def create_video_configuration(self, main=None, **kw):
+            mod.calls.append(("config", main))
+            return {"main": main}
+
+        def configure(self, config):
+            mod.calls.append(("configure",))
+
+        def start(self):
+            mod.calls.append(("start",))
+
+        def capture_array(self, name: str = "main"):
+            if fail_after is not None and self.n >= fail_after:
+                raise RuntimeError("Camera frontend has timed out!")
+            frame = frames[self.n % len(frames)]
+            self.n += 1
+            return frame.copy()
+
+        def stop(self):
+            mod.calls.append(("stop",))
+
+        def close(self):
+            mod.calls.append(("close",))
+
+    mod.Picamera2 = Picamera2
+    return mod
+
+
+# ----------------------------------------------------------------------------- model builder
+def _build(out_dir: Path) -> None:  # runs in a subprocess: the only place that imports TensorFlow
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
+    from fer_edge.modelinfo import ModelInfo, write_info
+
+    for key, (name, size, channels) in TEST_MODELS.items():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input((size, size, channels)),
+            keras.layers.Rescaling(1.0 / 255),
+            keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(7, activation="softmax"),
+        ])
+        rng = np.random.default_rng(0)
+
+        def representative():
+            for _ in range(16):
+                yield [rng.integers(0, 256, (1, size, size, channels)).astype(np.float32)]
+
+        with tempfile.TemporaryDirectory() as tmp:
+            model.export(tmp, format="tf_saved_model", verbose=False)
+            conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = representative
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+            blob = conv.convert()
+        path = out_dir / name
+        path.write_bytes(blob)
+        interp = tf.lite.Interpreter(model_content=blob)
+        q = {}
+        for part, det in (("input", interp.get_input_details()[0]), ("output", interp.get_output_details()[0])):
+            scale, zero = det["quantization"]
+            q[part] = {"dtype": "int8", "scale": float(scale), "zero_point": int(zero)}
+        write_info(path, ModelInfo(name=f"edge-test-{key}", input_size=size, channels=channels,
+                                   precision="int8", quantization=q, source="tests/edge_fixtures.py"))
+
+
+if __name__ == "__main__":
+    _build(Path(sys.argv[1]))
