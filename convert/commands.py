@@ -1,11 +1,52 @@
 """`fer-edge convert` (click definition only; TensorFlow is imported when it runs)."""
 
+from __future__ import annotations
+
+import json
+
 import click
 
-from fer_edge.errors import NotImplementedYet
+from fer_edge.errors import FerEdgeError
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def convert() -> None:
-    """Convert a .keras model to TFLite (not implemented yet)."""
-    raise NotImplementedYet("`fer-edge convert` is not implemented yet")
+@click.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--int8", "int8", is_flag=True, help="Full integer: int8 weights, activations, input and output (needs --data).")
+@click.option("--float16", "float16", is_flag=True, help="float16 weights.")
+@click.option("--dynamic", "dynamic", is_flag=True, help="Dynamic range: int8 weights, float activations.")
+@click.option("--float32", "float32", is_flag=True, help="Plain float32 (the default when no precision is given).")
+@click.option("--data", default=None, type=click.Path(path_type=str),
+              help="FER2013 (csv, tar.gz, image folder or .npz): int8 calibration on Training, and the report.")
+@click.option("--samples", default=500, show_default=True, type=click.IntRange(min=7),
+              help="Calibration faces: a stratified sample of Training with all 7 classes.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
+@click.option("--eval-split", default="PublicTest", show_default=True, help="Split the report's accuracies are measured on.")
+@click.option("-o", "--output", default=None, type=click.Path(path_type=str),
+              help="Output .tflite [default: <stem>_<precision>.tflite beside MODEL].")
+@click.option("--latency-runs", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Single-face invokes timed per file and thread count (0: skip latency).")
+@click.option("--per-tensor", is_flag=True,
+              help="int8: one weight scale per tensor instead of per channel (smaller file, may cost accuracy).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_split, output, latency_runs,
+            per_tensor, as_json) -> None:
+    """Convert a trained MODEL.keras to TFLite and report float vs converted side by side.
+
+    Writes OUT.tflite, OUT.meta.json (labels, input size and channels, preprocessing, quantisation:
+    what `fer-edge run` and `evaluate` read) and OUT.convert.json (the report). With --int8 the
+    float32 file is also built, in a temporary folder, for the size and latency comparison.
+    """
+    chosen = [m for m, on in (("int8", int8), ("float16", float16), ("dynamic", dynamic), ("float32", float32)) if on]
+    if len(chosen) > 1:
+        raise FerEdgeError(f"choose one precision, not {' and '.join('--' + m for m in chosen)}")
+    from fer_edge.convert.pipeline import run_convert
+    from fer_edge.convert.report import format_report
+
+    report = run_convert(model, chosen[0] if chosen else "float32", data=data, samples=samples, seed=seed,
+                         eval_split=eval_split, output=output, latency_runs=latency_runs, per_tensor=per_tensor,
+                         progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(format_report(report))
+    click.echo(f"wrote {report['files']['tflite']} (+ {', '.join(report['files'][k] for k in ('metadata', 'report'))})")
