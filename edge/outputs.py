@@ -185,7 +185,7 @@ class VideoOutput:
         if self.realtime and timestamp is not None:
             if self._t0 is None:
                 self._t0 = timestamp
-            due = int((timestamp - self._t0) * self.fps)  # frames that should precede this one
+            due = int(round((timestamp - self._t0) * self.fps))  # frames that should precede this one
             while self._last is not None and self.written < due:
                 self.writer.write(self._last)  # hold the previous picture until this one arrived
                 self.written += 1

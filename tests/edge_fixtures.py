@@ -1,6 +1,6 @@
 """Shared pieces of the edge tests: test media, a small real int8 classifier, a fake picamera2.
 
-The classifier is a real TFLite int8 model (Rescaling -> Conv -> GAP -> Dense softmax, untrained
+The classifier is a real TFLite int8 model (Rescaling -> Conv -> Flatten -> Dense softmax, untrained
 weights) built by TensorFlow's converter in a subprocess, so the test process itself never
 imports TensorFlow. FER_EDGE_TEST_MODEL=path/to/model.tflite (with its .meta.json) runs the tests
 against another model instead, e.g. a shipped one.
@@ -113,12 +113,15 @@ def _build(out_dir: Path) -> None:  # runs in a subprocess: the only place that 
 
     for key, (name, size, channels) in TEST_MODELS.items():
         keras.utils.set_random_seed(0)
+        # Untrained, but its scores must move with the face (the smoothing test measures that):
+        # a coarse spatial map flattened, rather than global pooling, and a wide output layer.
         model = keras.Sequential([
             keras.Input((size, size, channels)),
             keras.layers.Rescaling(1.0 / 255),
-            keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(7, activation="softmax"),
+            keras.layers.Conv2D(8, 5, strides=4, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(7, activation="softmax",
+                               kernel_initializer=keras.initializers.RandomNormal(stddev=0.15, seed=1)),
         ])
         rng = np.random.default_rng(0)
 

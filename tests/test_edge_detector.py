@@ -1,0 +1,94 @@
+"""The MediaPipe face detector on real photos, and its model-file checks."""
+
+import shutil
+import subprocess
+import sys
+
+import cv2
+import pytest
+from edge_fixtures import REPO, media
+
+from fer_edge.edge.detector import FaceDetector, expected_sha256
+from fer_edge.errors import FerEdgeError
+from fer_edge.paths import face_detector_model
+
+
+@pytest.fixture(scope="module")
+def detector():
+    det = FaceDetector(min_confidence=0.5)
+    yield det
+    det.close()
+
+
+def centre(box):
+    return box[0] + box[2] / 2, box[1] + box[3] / 2
+
+
+def test_one_face_on_a_single_face_photo(detector):
+    found = detector.detect(cv2.imread(str(media("face01_single_frontal_smile.jpg"))))
+    assert len(found) == 1
+    cx, cy = centre(found[0].box)
+    # The face (forehead to chin, ear to ear) spans about x 190..380, y 150..400 in this 572x562 photo.
+    assert 240 < cx < 330 and 240 < cy < 340
+    assert 140 < found[0].box[2] < 260
+    assert found[0].score > 0.7
+
+
+@pytest.mark.parametrize("name", ["noface01_coffee.png", "noface02_rocket_night.jpg", "noface03_cat_face.png"])
+def test_no_face_on_photos_without_people(detector, name):
+    assert detector.detect(cv2.imread(str(media(name)))) == []
+
+
+def test_several_faces_on_a_group_photo(detector):
+    found = detector.detect(cv2.imread(str(media("group3_grimace_glasses_flash.jpg"))))
+    assert len(found) == 3
+
+
+def test_grey_and_bgra_frames_are_accepted(detector):
+    bgr = cv2.imread(str(media("face02_astronaut_frontal_smile.png")))
+    for frame in (cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)):
+        assert len(detector.detect(frame)) == 1
+
+
+def test_shipped_model_is_listed_in_sha256sums():
+    assert expected_sha256(face_detector_model()) is not None
+
+
+def test_damaged_detector_model_is_refused(tmp_path):
+    model = tmp_path / face_detector_model().name
+    shutil.copy(face_detector_model(), model)
+    shutil.copy(face_detector_model().parent / "SHA256SUMS", tmp_path / "SHA256SUMS")
+    with open(model, "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"\x00\x01\x02\x03")
+    with pytest.raises(FerEdgeError, match="checksum .* does not match SHA256SUMS"):
+        FaceDetector(model_path=model)
+
+
+def test_unlisted_file_that_is_no_model_is_refused(tmp_path):
+    bogus = tmp_path / "detector.tflite"
+    bogus.write_bytes(b"not a flatbuffer at all" * 10)
+    with pytest.raises(FerEdgeError, match="not a usable face detector model"):
+        FaceDetector(model_path=bogus)
+
+
+def test_confidence_out_of_range_is_refused():
+    with pytest.raises(FerEdgeError, match="min-confidence"):
+        FaceDetector(min_confidence=1.5)
+
+
+def test_detector_import_does_not_load_tensorflow_but_leaves_it_importable():
+    """mediapipe would import all of TensorFlow; edge.detector keeps it out and stays harmless to hosts."""
+    code = (
+        "import sys\n"
+        "from fer_edge.edge.detector import FaceDetector\n"
+        "d = FaceDetector(); d.close()\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF loaded'\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('tensorflow') is not None  # a host can still import it\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"

@@ -1,0 +1,323 @@
+"""`fer-edge run` end to end: real photos and videos through the real detector and a real int8
+model; cameras through fakes; bad input; and the edge path with TensorFlow blocked."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from edge_fixtures import REPO, edge_model, edge_models, fake_picamera2, media  # noqa: F401
+
+from fer_edge.cli import cli
+
+NO_DISPLAY = {"DISPLAY": None, "WAYLAND_DISPLAY": None}
+REAL_CAPTURE = cv2.VideoCapture
+
+
+def invoke(*args, env=None):
+    result = CliRunner(env={**NO_DISPLAY, **(env or {})}).invoke(cli, ["run", *map(str, args)])
+    # Every way out is a clean exit: success, or an `error:` line from FerEdgeError.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def records(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def video_info(path):
+    cap = REAL_CAPTURE(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    info = (n, cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    cap.release()
+    return info
+
+
+# ----------------------------------------------------------------------------- real media
+def test_single_face_photo_gives_one_face_on_the_face(edge_model):
+    r = invoke("--source", media("face01_single_frontal_smile.jpg"), "--headless", "--jsonl", "-",
+               "--model", edge_model, "--threads", 1)
+    assert r.exit_code == 0, r.stderr
+    (rec,) = records(r.stdout)  # stdout holds nothing but JSON lines
+    x, y, w, h = rec["box"]
+    assert 240 < x + w / 2 < 330 and 240 < y + h / 2 < 340 and 140 < w < 260  # the face: x 190..380, y 150..400
+    assert rec["frame"] == 0 and rec["image"] == "face01_single_frontal_smile.jpg"
+    assert rec["label"] in rec["scores"] and rec["score"] == max(rec["scores"].values())
+    assert sum(rec["scores"].values()) == pytest.approx(1.0, abs=0.01)
+    assert "1 frames, 1 faces" in r.stderr
+
+
+def test_photo_without_a_person_gives_no_face(edge_model):
+    r = invoke("--source", media("noface03_cat_face.png"), "--headless", "--jsonl", "-", "--model", edge_model)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""
+    assert "1 frames, 0 faces" in r.stderr
+
+
+def test_video_gives_annotated_video_of_same_length_and_jsonl(tmp_path, edge_model):
+    src = media("video01_single_face_neutral_to_smile.mp4")
+    out_video, out_jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
+    r = invoke("--source", src, "--headless", "--output-video", out_video, "--jsonl", out_jsonl,
+               "--model", edge_model, "--threads", 1)
+    assert r.exit_code == 0, r.stderr
+    n, fps, w, h = video_info(out_video)
+    assert (n, w, h) == (72, 640, 360) and fps == pytest.approx(video_info(src)[1])
+    recs = records(out_jsonl.read_text())
+    assert len(recs) >= 68  # the face is in every frame; the detector may miss one now and then
+    assert [r["frame"] for r in recs] == sorted({r["frame"] for r in recs})  # one face per frame
+    assert recs[-1]["time"] == pytest.approx(recs[-1]["frame"] / 30.0, abs=1e-3)
+    assert {r["track"] for r in recs} == {1}  # tracked as one face throughout
+    assert "72 frames" in r.stderr and "wrote" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.mp4"]
+
+
+def test_smoothing_steadies_the_scores_of_a_tracked_face(tmp_path, edge_model):
+    src = media("video01_single_face_neutral_to_smile.mp4")
+
+    def jitter(smooth):
+        out = tmp_path / f"s{smooth}.jsonl"
+        assert invoke("--source", src, "--headless", "--jsonl", out, "--smooth", smooth, "--model", edge_model,
+                      "--max-frames", 40).exit_code == 0
+        scores = np.array([list(r["scores"].values()) for r in records(out.read_text())])
+        return np.abs(np.diff(scores, axis=0)).sum(axis=1).mean()
+
+    assert jitter(0.8) < 0.6 * jitter(0.0)
+
+
+def test_folder_of_images_to_csv(tmp_path, edge_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("face04_surprised.jpg", "group3_grimace_glasses_flash.jpg", "noface01_coffee.png"):
+        shutil.copy(media(name), photos / name)
+    out = tmp_path / "faces.csv"
+    r = invoke("--source", photos, "--headless", "--csv", out, "--model", edge_model)
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [row["image"] for row in rows].count("group3_grimace_glasses_flash.jpg") == 3
+    assert [row["image"] for row in rows].count("face04_surprised.jpg") == 1
+    assert all(row["time"] == "" for row in rows)
+    # Stills are unrelated: every image starts its own tracks.
+    assert len({row["track"] for row in rows}) == 4
+
+
+def test_three_channel_model_runs_from_its_metadata(tmp_path, edge_models):
+    """A ResNet50-style model (N x N x 3 input) needs nothing but its metadata."""
+    r = invoke("--source", media("face02_astronaut_frontal_smile.png"), "--headless", "--jsonl", "-",
+               "--model", edge_models["rgb"])
+    assert r.exit_code == 0, r.stderr
+    assert len(records(r.stdout)) == 1
+
+
+def test_shipped_model_when_present():
+    from fer_edge.errors import FerEdgeError
+    from fer_edge.paths import default_model
+
+    try:
+        default_model()
+    except FerEdgeError:
+        pytest.skip("no expression model shipped in models/ yet")
+    r = invoke("--source", media("face01_single_frontal_smile.jpg"), "--headless", "--jsonl", "-")
+    assert r.exit_code == 0, r.stderr
+    assert len(records(r.stdout)) == 1
+
+
+# ----------------------------------------------------------------------------- cameras
+class FakeWebcam:
+    """cv2.VideoCapture(N) fed from a real video; read() fails for good after `fail_after` frames."""
+
+    fail_after = None
+
+    def __init__(self, target, *args):
+        assert isinstance(target, int)
+        self.inner = REAL_CAPTURE(str(media("video01_single_face_neutral_to_smile.mp4")))
+        self.n = 0
+
+    def isOpened(self):
+        return self.inner.isOpened()
+
+    def read(self):
+        if self.fail_after is not None and self.n >= self.fail_after:
+            return False, None
+        self.n += 1
+        return self.inner.read()
+
+    def get(self, prop):
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def set(self, prop, value):
+        return True
+
+    def release(self):
+        self.inner.release()
+
+
+def test_webcam_dropping_mid_run_keeps_outputs_and_fails(tmp_path, monkeypatch, edge_model):
+    monkeypatch.setattr(cv2, "VideoCapture", type("Dropping", (FakeWebcam,), {"fail_after": 20}))
+    out_jsonl, out_video = tmp_path / "cam.jsonl", tmp_path / "cam.avi"
+    r = invoke("--camera", 0, "--headless", "--jsonl", out_jsonl, "--output-video", out_video,
+               "--no-capture-thread", "--model", edge_model)
+    assert r.exit_code == 3
+    assert r.stderr.strip().splitlines()[-1] == "error: camera 0 stopped delivering frames after 20 frames"
+    assert "20 frames" in r.stderr and "source lost" in r.stderr
+    recs = records(out_jsonl.read_text())  # flushed, closed, complete lines
+    assert {rec["frame"] for rec in recs} <= set(range(20)) and len(recs) >= 18
+    assert video_info(out_video)[0] >= 20  # closed properly: it plays
+
+
+def test_webcam_with_capture_thread_and_frame_limit(monkeypatch, edge_model):
+    monkeypatch.setattr(cv2, "VideoCapture", FakeWebcam)
+    r = invoke("--camera", 0, "--headless", "--jsonl", "-", "--max-frames", 10, "--model", edge_model)
+    assert r.exit_code == 0, r.stderr
+    recs = records(r.stdout)
+    assert 8 <= len(recs) <= 10
+    assert [rec["frame"] for rec in recs] == sorted(rec["frame"] for rec in recs)
+    assert "10 frames" in r.stderr
+
+
+def test_picam_through_fake_picamera2(monkeypatch, edge_model):
+    image = cv2.imread(str(media("face02_astronaut_frontal_smile.png")))
+    monkeypatch.setitem(sys.modules, "picamera2", fake_picamera2([image]))
+    r = invoke("--camera", "picam", "--headless", "--jsonl", "-", "--max-frames", 3, "--no-capture-thread",
+               "--model", edge_model)
+    assert r.exit_code == 0, r.stderr
+    recs = records(r.stdout)
+    assert [rec["frame"] for rec in recs] == [0, 1, 2] and {rec["track"] for rec in recs} == {1}
+
+
+def test_picam_failing_mid_run(tmp_path, monkeypatch, edge_model):
+    image = cv2.imread(str(media("face02_astronaut_frontal_smile.png")))
+    monkeypatch.setitem(sys.modules, "picamera2", fake_picamera2([image], fail_after=5))
+    out = tmp_path / "pi.jsonl"
+    r = invoke("--camera", "picam", "--headless", "--jsonl", out, "--no-capture-thread", "--model", edge_model)
+    assert r.exit_code == 3
+    assert "error: the Raspberry Pi camera stopped delivering frames after 5 frames" in r.stderr
+    assert len(records(out.read_text())) == 5
+
+
+def test_ctrl_c_keeps_what_was_written(tmp_path, monkeypatch, edge_model):
+    image = cv2.imread(str(media("face02_astronaut_frontal_smile.png")))
+    fake = fake_picamera2([image])
+    capture = fake.Picamera2.capture_array
+
+    def interrupted_after_4(self, name="main"):
+        if self.n == 4:
+            raise KeyboardInterrupt
+        return capture(self, name)
+
+    fake.Picamera2.capture_array = interrupted_after_4
+    monkeypatch.setitem(sys.modules, "picamera2", fake)
+    out = tmp_path / "pi.csv"
+    r = invoke("--camera", "picam", "--headless", "--csv", out, "--no-capture-thread", "--model", edge_model)
+    assert r.exit_code == 130 and "interrupted" in r.stderr
+    assert len(list(csv.DictReader(out.open()))) == 4
+
+
+# ----------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("args, message", [
+    (["--source", "{tmp}/missing.mp4", "--headless", "--jsonl", "-"], "no such file or folder"),
+    (["--headless", "--jsonl", "-"], "exactly one of --camera"),
+    (["--source", "{face}", "--camera", "0", "--headless", "--jsonl", "-"], "exactly one of --camera"),
+    (["--source", "{face}"], "nothing to show or write"),
+    (["--source", "{face}", "--display"], "cannot show a window"),
+    (["--source", "{face}", "--headless", "--jsonl", "{tmp}/no/dir/x.jsonl"], "does not exist"),
+    (["--source", "{face}", "--headless", "--jsonl", "{face}"], "would overwrite the input"),
+    (["--source", "{face}", "--headless", "--jsonl", "-", "--model", "{tmp}/none.tflite"], "no such model file"),
+    (["--source", "{face}", "--headless", "--jsonl", "-", "--model", "{nometa}"], "no metadata file"),
+    (["--camera", "7", "--headless", "--jsonl", "-"], "cannot open camera 7"),
+    (["--camera", "picam", "--headless", "--jsonl", "-"], "sudo apt install python3-picamera2"),
+])
+def test_bad_input_gives_one_error_line(tmp_path, monkeypatch, edge_model, args, message):
+    monkeypatch.setitem(sys.modules, "picamera2", None)  # as on any machine but a Pi
+    monkeypatch.setattr(cv2, "VideoCapture", type("NoCamera", (FakeWebcam,), {"isOpened": lambda self: False}))
+    nometa = tmp_path / "model.tflite"
+    shutil.copy(edge_model, nometa)
+    fill = {"tmp": tmp_path, "face": media("face05_angry.jpg"), "nometa": nometa}
+    if "--model" not in args:
+        args = [*args, "--model", str(edge_model)]
+    r = invoke(*[a.format(**fill) for a in args])
+    assert r.exit_code != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.stderr
+    assert r.stdout == ""
+    assert not (tmp_path / "no").exists()
+
+
+def test_missing_default_model_says_to_pass_one():
+    from fer_edge.errors import FerEdgeError
+    from fer_edge.paths import default_model
+
+    try:
+        default_model()
+        pytest.skip("a model is shipped")
+    except FerEdgeError:
+        pass
+    r = invoke("--source", media("face05_angry.jpg"), "--headless", "--jsonl", "-")
+    assert r.exit_code == 1 and "pass --model" in r.stderr
+
+
+# ----------------------------------------------------------------------------- no TensorFlow
+RUN_IN_SUBPROCESS = """
+import json, sys
+if sys.argv[1] == "block":
+    sys.modules["tensorflow"] = None  # any `import tensorflow` now raises
+    sys.modules["keras"] = None
+from fer_edge.cli import main
+sys.argv = ["fer-edge", "run", *sys.argv[2:]]
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted(m for m, mod in sys.modules.items() if m.split(".")[0] in ("tensorflow", "keras") and mod is not None)
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+@pytest.mark.parametrize("mode", ["block", "watch"])
+def test_edge_path_never_imports_tensorflow(tmp_path, edge_model, mode):
+    """The whole run (detector, classifier, tracker, outputs) with TensorFlow blocked, and unblocked
+    on this host where TensorFlow is installed: it must work, and must not load it."""
+    args = ["--source", str(media("video01_single_face_neutral_to_smile.mp4")), "--headless", "--max-frames", "10",
+            "--jsonl", str(tmp_path / "o.jsonl"), "--output-video", str(tmp_path / "o.mp4"), "--model", str(edge_model)]
+    env = {k: v for k, v in os.environ.items() if k not in NO_DISPLAY}
+    proc = subprocess.run([sys.executable, "-c", RUN_IN_SUBPROCESS, mode, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "loaded": []}, proc.stderr[-3000:]
+    assert len(records((tmp_path / "o.jsonl").read_text())) >= 9
+
+
+# ----------------------------------------------------------------------------- window
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed")
+def test_window_on_a_virtual_display(tmp_path, edge_model):
+    """The default when a display exists: a window (run in a subprocess: Qt aborts on failure)."""
+    display = ":%d" % (90 + os.getpid() % 100)
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sock = f"/tmp/.X11-unix/X{display[1:]}"
+        for _ in range(50):
+            if os.path.exists(sock):
+                break
+            subprocess.run(["sleep", "0.1"])
+        env = {**os.environ, "DISPLAY": display}
+        env.pop("WAYLAND_DISPLAY", None)
+        proc = subprocess.run([sys.executable, "-m", "fer_edge", "run", "--source",
+                               str(media("video01_single_face_neutral_to_smile.mp4")), "--max-frames", "5",
+                               "--model", str(edge_model)], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "5 frames, 5 faces" in proc.stderr and "draw" in proc.stderr
