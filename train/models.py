@@ -88,8 +88,7 @@ def build_resnet50(input_size: int = 197, weights_file: str | None = None) -> ke
     from fer_edge.train.resnet50 import build_backbone, load_vggface_weights
 
     inputs = keras.Input((input_size, input_size, 3), name="face")
-    mean = [list(VGGFACE_BGR_MEANS)]
-    x = layers.Normalization(mean=mean, variance=[[1.0, 1.0, 1.0]], name="vggface_means")(inputs)
+    x = layers.Normalization(mean=list(VGGFACE_BGR_MEANS), variance=[1.0, 1.0, 1.0], name="vggface_means")(inputs)
     backbone = build_backbone(input_size)
     if weights_file:
         load_vggface_weights(backbone, weights_file)

@@ -21,29 +21,34 @@ VGGFACE_SIZE = 94_694_792
 VGGFACE_SHA256 = "ad81577b744b2c8cc60cfb953747670cef18c3eed56ffff6007a00088614b14f"
 
 
+def keras_name(vggface_name: str) -> str:
+    """Keras 3 forbids '/' in layer names, which VGG-Face's use ('conv1/7x7_s2/bn')."""
+    return vggface_name.replace("/", "__")
+
+
 def _bottleneck(x, filters, stage: int, block: int, strides: int = 1, project: bool = False):
     f1, f2, f3 = filters
     base = f"conv{stage}_{block}"
     shortcut = x
-    y = layers.Conv2D(f1, 1, strides=strides, use_bias=False, name=f"{base}_1x1_reduce")(x)
-    y = layers.BatchNormalization(name=f"{base}_1x1_reduce/bn")(y)
+    y = layers.Conv2D(f1, 1, strides=strides, use_bias=False, name=keras_name(f"{base}_1x1_reduce"))(x)
+    y = layers.BatchNormalization(name=keras_name(f"{base}_1x1_reduce/bn"))(y)
     y = layers.ReLU()(y)
-    y = layers.Conv2D(f2, 3, padding="same", use_bias=False, name=f"{base}_3x3")(y)
-    y = layers.BatchNormalization(name=f"{base}_3x3/bn")(y)
+    y = layers.Conv2D(f2, 3, padding="same", use_bias=False, name=keras_name(f"{base}_3x3"))(y)
+    y = layers.BatchNormalization(name=keras_name(f"{base}_3x3/bn"))(y)
     y = layers.ReLU()(y)
-    y = layers.Conv2D(f3, 1, use_bias=False, name=f"{base}_1x1_increase")(y)
-    y = layers.BatchNormalization(name=f"{base}_1x1_increase/bn")(y)
+    y = layers.Conv2D(f3, 1, use_bias=False, name=keras_name(f"{base}_1x1_increase"))(y)
+    y = layers.BatchNormalization(name=keras_name(f"{base}_1x1_increase/bn"))(y)
     if project:
-        shortcut = layers.Conv2D(f3, 1, strides=strides, use_bias=False, name=f"{base}_1x1_proj")(x)
-        shortcut = layers.BatchNormalization(name=f"{base}_1x1_proj/bn")(shortcut)
+        shortcut = layers.Conv2D(f3, 1, strides=strides, use_bias=False, name=keras_name(f"{base}_1x1_proj"))(x)
+        shortcut = layers.BatchNormalization(name=keras_name(f"{base}_1x1_proj/bn"))(shortcut)
     return layers.ReLU()(layers.Add()([y, shortcut]))
 
 
 def build_backbone(input_size: int = 197) -> keras.Model:
     """VGG-Face ResNet50 without its classifier: (S, S, 3) BGR minus means -> 2048-d feature map."""
     inputs = keras.Input((input_size, input_size, 3))
-    x = layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False, name="conv1/7x7_s2")(inputs)
-    x = layers.BatchNormalization(name="conv1/7x7_s2/bn")(x)
+    x = layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False, name=keras_name("conv1/7x7_s2"))(inputs)
+    x = layers.BatchNormalization(name=keras_name("conv1/7x7_s2/bn"))(x)
     x = layers.ReLU()(x)
     x = layers.MaxPooling2D(3, strides=2)(x)
     for stage, filters, blocks, strides in ((2, (64, 64, 256), 3, 1), (3, (128, 128, 512), 4, 2),
@@ -79,12 +84,12 @@ def load_h5_by_name(model: keras.Model, path: str | Path) -> int:
     with h5py.File(path, "r") as f:
         root = f["model_weights"] if "model_weights" in f else f
         for name in [n.decode() if isinstance(n, bytes) else n for n in root.attrs.get("layer_names", [])]:
-            if name not in named:
+            if keras_name(name) not in named:
                 continue
-            group = root[name]
+            group = root[name]  # h5py reads 'a/b' as nested groups, as Keras 2 wrote them
             weight_names = [w.decode() if isinstance(w, bytes) else w for w in group.attrs["weight_names"]]
             values = [np.asarray(group[w]) for w in weight_names]
-            layer = named[name]
+            layer = named[keras_name(name)]
             if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in layer.weights]:
                 raise FerEdgeError(f"{path}: layer {name} weights have shapes {[v.shape for v in values]}, "
                                    f"expected {[tuple(w.shape) for w in layer.weights]}")

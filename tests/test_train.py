@@ -1,0 +1,175 @@
+"""Training and evaluation on tiny generated data: every model builds, trains, saves and reloads;
+an interrupted run resumes; evaluate works on any split, including a PrivateTest-only CSV."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+keras = pytest.importorskip("keras")
+
+from fer_edge.cli import cli  # noqa: E402
+from fer_edge.data.cache import load  # noqa: E402
+from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.train import trainer as trainer_mod  # noqa: E402
+from fer_edge.train.models import build_baseline, build_ferlite  # noqa: E402
+from fer_edge.train.predict import predict_keras  # noqa: E402
+from fer_edge.train.resnet50 import build_backbone, check_vggface_file, load_h5_by_name  # noqa: E402
+from fer_edge.train.trainer import TrainConfig, train_model  # noqa: E402
+
+from conftest import make_rows, write_csv  # noqa: E402
+
+
+def run_cli(*args):
+    return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("model", ["baseline", "ferlite"])
+def test_one_epoch_then_save_load_gives_identical_predictions(fer_tiny_train, tmp_path, model):
+    out = tmp_path / model
+    res = run_cli("train", "--model", model, "--data", fer_tiny_train, "--epochs", "1", "--batch-size", "32",
+                  "--out", out, "--quiet")
+    assert res.exit_code == 0, res.output
+    for name in ("config.json", "history.csv", "curves.png", "metrics.json", "best.keras", f"{model}.keras",
+                 "checkpoint/last.keras", "checkpoint/state.json"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 35 and 0.0 <= metrics["accuracy"] <= 1.0
+    images = load(fer_tiny_train).split("PublicTest").images
+    m1 = keras.saving.load_model(out / f"{model}.keras")
+    p1 = predict_keras(m1, images)
+    p2 = predict_keras(keras.saving.load_model(out / f"{model}.keras"), images)
+    np.testing.assert_array_equal(p1, p2)
+    assert p1.shape == (35, 7)
+    np.testing.assert_allclose(p1.sum(axis=1), 1.0, atol=1e-5)
+    # the deployable model has no augmentation layers in it
+    assert not any("random" in layer.name for layer in m1.layers)
+
+
+def test_training_learns_the_tiny_task(fer_tiny_train, tmp_path):
+    out = tmp_path / "r"
+    train_model(TrainConfig(model="baseline", data=str(fer_tiny_train), out=str(out), epochs=5,
+                            batch_size=16, augment=False, learning_rate=3e-3), progress=False)
+    hist = json.loads((out / "checkpoint" / "state.json").read_text())["history"]
+    # classes differ in brightness: training accuracy leaves chance (1/7) far behind
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert hist["accuracy"][-1] > 0.5
+
+
+def test_interrupted_run_resumes_where_it_stopped(fer_tiny_train, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    original = trainer_mod.EpochBook.on_epoch_end
+
+    def interrupt_after_first(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", interrupt_after_first)
+    cfg = TrainConfig(model="baseline", data=str(fer_tiny_train), out=str(out), epochs=3, batch_size=32)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(cfg, progress=False)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 1
+    before = keras.saving.load_model(out / "checkpoint" / "last.keras")
+    iterations = int(before.optimizer.iterations.numpy())
+    assert iterations == 5  # 140 rows / 32 per batch: the optimizer state travels in the checkpoint
+    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", original)
+    with pytest.raises(FerEdgeError, match="already holds a training run"):
+        train_model(cfg, progress=False)
+    result = train_model(cfg, resume=True, progress=False)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 3 and result["epochs_run"] == 3
+    assert len(state["history"]["loss"]) == 3
+    assert len((out / "history.csv").read_text().splitlines()) == 4
+
+
+def test_resume_without_checkpoint_is_a_clear_error(fer_tiny_train, tmp_path):
+    res = run_cli("train", "--model", "baseline", "--data", fer_tiny_train, "--out", tmp_path / "none", "--resume")
+    assert res.exit_code == 1 and "nothing to resume" in res.output
+
+
+def test_distillation_and_one_device_distribution(fer_tiny_train, tmp_path):
+    teacher = build_baseline()
+    teacher.save(tmp_path / "teacher.keras")
+    r = train_model(TrainConfig(model="ferlite", data=str(fer_tiny_train), out=str(tmp_path / "student"), epochs=1,
+                                batch_size=32, teacher=str(tmp_path / "teacher.keras"), distribute=True), progress=False)
+    assert r["distribution"].startswith("tf.distribute.MirroredStrategy (1 replicas)")
+    assert (tmp_path / "student" / "ferlite.keras").is_file()
+
+
+def test_evaluate_on_a_privatetest_only_csv(fer_tiny_train, tmp_path):
+    model = build_baseline()
+    model.save(tmp_path / "m.keras")
+    csv_path = write_csv(tmp_path / "private.csv", make_rows({"PrivateTest": 21}, seed=5))
+    res = run_cli("evaluate", tmp_path / "m.keras", "--data", csv_path, "--split", "PrivateTest", "--json",
+                  "--plot", tmp_path / "cm.png")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output.strip().splitlines()[-1])
+    assert report["split"] == "PrivateTest" and report["n"] == 21
+    assert set(report["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    assert 0.0 <= report["accuracy"] <= 1.0 and 0.0 <= report["macro_f1"] <= 1.0
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+    table = run_cli("evaluate", tmp_path / "m.keras", tmp_path / "m.keras", "--data", csv_path, "--split",
+                    "PrivateTest", "--tta", "flip").output
+    assert "ensemble(" in table and "macro-F1" in table
+    res = run_cli("evaluate", tmp_path / "m.keras", "--data", csv_path, "--split", "PublicTest")
+    assert res.exit_code == 1 and "no PublicTest rows" in res.output
+
+
+def test_evaluate_rejects_non_models(tmp_path, fer_tiny_train):
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a zip")
+    res = run_cli("evaluate", bad, "--data", fer_tiny_train)
+    assert res.exit_code == 1 and "not a loadable Keras model" in res.output
+    res = run_cli("evaluate", tmp_path / "model.onnx", "--data", fer_tiny_train)
+    assert res.exit_code == 1 and "no such model file" in res.output
+
+
+def test_resnet50_builds_trains_a_step_saves_and_reloads(tmp_path):
+    rows = make_rows({"Training": 14, "PublicTest": 7}, seed=2)
+    data = write_csv(tmp_path / "r.csv", rows)
+    r = train_model(TrainConfig(model="resnet50", data=str(data), out=str(tmp_path / "r50"), epochs=1,
+                                batch_size=14, weights="none"), progress=False)
+    model = keras.saving.load_model(r["final"])
+    assert tuple(model.inputs[0].shape[1:]) == (197, 197, 3)
+    assert model.outputs[0].shape[-1] == 7
+    with pytest.raises(FerEdgeError, match="vggface:FILE"):
+        train_model(TrainConfig(model="resnet50", data=str(data), out=str(tmp_path / "x"), weights="imagenet"), progress=False)
+
+
+def test_vggface_weights_are_checked_and_load_by_layer_name(tmp_path):
+    fake = tmp_path / "rcmalli_vggface_tf_notop_resnet50.h5"
+    fake.write_bytes(b"\0" * 1000)
+    with pytest.raises(FerEdgeError, match="1000 bytes"):
+        check_vggface_file(fake)
+    with pytest.raises(FerEdgeError, match="no such VGG-Face weights file"):
+        check_vggface_file(tmp_path / "missing.h5")
+    # A Keras-2 style weights file (layer_names / weight_names attributes) loads by name.
+    src = build_backbone(64)
+    path = tmp_path / "w.h5"
+    with h5py.File(path, "w") as f:
+        # Keras 2 kept VGG-Face's '/' in layer names; Keras 3 layers carry '__' instead
+        names = [layer.name.replace("__", "/") for layer in src.layers if layer.weights]
+        f.attrs["layer_names"] = [n.encode() for n in names]
+        for layer in src.layers:
+            if not layer.weights:
+                continue
+            h5_name = layer.name.replace("__", "/")
+            g = f.require_group(h5_name)
+            wnames = [f"{h5_name}/{w.name}:0".encode() for w in layer.weights]
+            g.attrs["weight_names"] = wnames
+            for wn, w in zip(wnames, layer.weights):
+                g.create_dataset(wn.decode(), data=np.asarray(w.numpy()) + 0.5)  # nested, as Keras 2 wrote it
+    dst = build_backbone(64)
+    assert load_h5_by_name(dst, path) == len(names)
+    np.testing.assert_allclose(dst.get_layer("conv5_3_1x1_increase").get_weights()[0],
+                               src.get_layer("conv5_3_1x1_increase").get_weights()[0] + 0.5)
+
+
+def test_ferlite_is_small():
+    assert build_ferlite().count_params() <= 1_500_000
