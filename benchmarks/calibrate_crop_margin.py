@@ -44,7 +44,7 @@ BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT_101,
 def measure(images: np.ndarray, scale: int, pad: int, min_confidence: float,
             border: str = "grey") -> dict[str, np.ndarray]:
     side = FER_SIZE * scale
-    margins, dx, dy, aspect, scores = [], [], [], [], []
+    margins, dx, dy, aspect, scores, boxes = [], [], [], [], [], []
     with FaceDetector(min_confidence=min_confidence) as det:
         for img in images:
             big = cv2.resize(img, (side, side), interpolation=cv2.INTER_LINEAR)
@@ -62,8 +62,9 @@ def measure(images: np.ndarray, scale: int, pad: int, min_confidence: float,
             dy.append((y + h / 2.0 - centre) / side)
             aspect.append(w / h)
             scores.append(d.score)
+            boxes.append(d.box)
     return {k: np.asarray(v) for k, v in
-            dict(margin=margins, dx=dx, dy=dy, aspect=aspect, score=scores).items()}
+            dict(margin=margins, dx=dx, dy=dy, aspect=aspect, score=scores, box=boxes).items()}
 
 
 def _q(v: np.ndarray) -> str:
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", "--samples", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scale", type=int, default=4, help="upscale factor (48 -> 192 px by default)")
-    ap.add_argument("--pad", type=float, default=0.5, help="replicated border per side, as a fraction of the image side")
+    ap.add_argument("--pad", type=float, default=0.5, help="border per side, as a fraction of the image side")
     ap.add_argument("--border", choices=sorted(BORDERS), default="grey", help="how the border is filled")
     ap.add_argument("--min-confidence", type=float, default=0.5)
     args = ap.parse_args(argv)
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - t0
     n = len(m["margin"])
     print(f"{args.split}: {len(idx)} images (seed {args.seed}), {side}x{side} + {pad} px "
-          f"{args.border} border, min confidence {args.min_confidence}: detected {n} ({n / len(idx):.1%}) in {elapsed:.1f} s")
+          f"{args.border} border, min confidence {args.min_confidence}: "
+          f"detected {n} ({n / len(idx):.1%}) in {elapsed:.1f} s")
     if n == 0:
         print("no detections; nothing to calibrate", file=sys.stderr)
         return 1
@@ -104,15 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"box aspect w/h   {_q(m['aspect'])}")
     print(f"detector score   {_q(m['score'])}")
     # How well the calibrated crop reproduces the FER image area, with and without the offset.
-    centre = pad + side / 2.0
+    fer_area = (pad, pad, side, side)
+    shift_x, shift_y = np.median(m["dx"]) * side, np.median(m["dy"]) * side
     ious, ious_shifted = [], []
-    for mg, dx, dy in zip(m["margin"], m["dx"], m["dy"]):
-        box_side = side / (1 + 2 * mg)
-        bx, by = centre + dx * side - box_side / 2, centre + dy * side - box_side / 2
-        x0, y0, s = square_box((bx, by, box_side, box_side), best)
-        ious.append(_iou((x0, y0, s, s), (pad, pad, side, side)))
-        sx, sy = np.median(m["dx"]) * side, np.median(m["dy"]) * side
-        ious_shifted.append(_iou((x0 - sx, y0 - sy, s, s), (pad, pad, side, side)))
+    for box in m["box"]:
+        x0, y0, s = square_box(tuple(box), best)
+        ious.append(_iou((x0, y0, s, s), fer_area))
+        ious_shifted.append(_iou((x0 - shift_x, y0 - shift_y, s, s), fer_area))
     print(f"IoU of square_box(box, {best:.3f}) with the FER image: median {np.median(ious):.3f}, "
           f"mean {np.mean(ious):.3f}; if also shifted by the median offset: median {np.median(ious_shifted):.3f}")
     print(f"DEFAULT_MARGIN = {best:.2f}")

@@ -94,16 +94,17 @@ class Source:
 class CaptureSource(Source):
     """cv2.VideoCapture: a webcam (by number or device path), a video file, or an RTSP/HTTP stream."""
 
-    def __init__(self, target: int | str, name: str, live: bool, resolution: tuple[int, int] | None = None,
+    def __init__(self, target: int | str, name: str, live: bool | None, resolution: tuple[int, int] | None = None,
                  max_failures: int = 3):
-        self.name, self.live, self.max_failures = name, live, max_failures
+        """live=None: decide after opening (a URL with a known frame count is a file, not a stream)."""
+        self.name, self.max_failures = name, max_failures
         with _quiet_opencv():
             self.cap = cv2.VideoCapture(target)
         if not self.cap.isOpened():
             self.cap.release()
             if isinstance(target, int):
                 raise FerEdgeError(f"cannot open {name} (no such camera, or another program is using it)")
-            kind = "stream" if live else "video"
+            kind = "video" if live is False else "stream"
             raise FerEdgeError(f"{name}: cannot open as a {kind} (unreachable, or a format this OpenCV cannot decode)")
         if resolution:
             self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, resolution[0])
@@ -111,7 +112,8 @@ class CaptureSource(Source):
         fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if 0.5 < fps < 1000 else None
         count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        self.frame_count = count if count > 0 and not live else None
+        self.live = live if live is not None else count <= 0
+        self.frame_count = count if count > 0 and not self.live else None
 
     def _read(self) -> np.ndarray | None:
         try:
@@ -317,8 +319,8 @@ def open_source(camera: str | None = None, source: str | None = None,
             return CaptureSource(int(cam), f"camera {cam}", live=True, resolution=resolution)
         raise FerEdgeError(f"--camera takes `picam` or a camera number (0, 1, ...), got {camera!r}")
     path = Path(source)
-    if "://" in source and not path.exists():
-        return CaptureSource(source, source, live=True, resolution=resolution)
+    if "://" in source and not path.exists():  # RTSP/HTTP: a live stream, or a video file on a server
+        return CaptureSource(source, source, live=None, resolution=resolution)
     if not path.exists():
         raise FerEdgeError(f"{source}: no such file or folder")
     if path.is_dir():

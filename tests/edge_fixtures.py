@@ -1,4 +1,5 @@
-"""Shared pieces of the edge tests: test media, a small real int8 classifier, a fake picamera2.
+"""Shared pieces of the edge tests: test media, a small real int8 classifier, fake cameras
+(cv2.VideoCapture and picamera2) and a local MJPEG stream.
 
 The classifier is a real TFLite int8 model (Rescaling -> Conv -> Flatten -> Dense softmax, untrained
 weights) built by TensorFlow's converter in a subprocess, so the test process itself never
@@ -13,13 +14,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import types
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+REAL_VIDEO_CAPTURE = cv2.VideoCapture  # taken before any test replaces it
 REPO = Path(__file__).resolve().parents[1]
 
 # (file name, input size, channels): the FER-sized grey model, and a 3-channel one standing in for
@@ -64,6 +71,45 @@ def edge_model(edge_models) -> Path:
     return edge_models["grey"]
 
 
+def fake_webcam(video: Path, fail_after: int | None = None, opens: bool = True) -> type:
+    """A cv2.VideoCapture stand-in for a camera opened by number, fed from a real video file that it
+    loops like a camera that never ends. read() fails for good after `fail_after` frames (a camera
+    pulled out mid-run); opens=False is a camera that is not there. `opened` lists the numbers used."""
+
+    class FakeWebcam:
+        opened: list[int] = []
+
+        def __init__(self, target, *args):
+            assert isinstance(target, int), "a webcam is opened by number"
+            FakeWebcam.opened.append(target)
+            self.inner = REAL_VIDEO_CAPTURE(str(video)) if opens else REAL_VIDEO_CAPTURE()
+            self.n = 0
+
+        def isOpened(self):
+            return self.inner.isOpened()
+
+        def read(self):
+            if fail_after is not None and self.n >= fail_after:
+                return False, None
+            ok, frame = self.inner.read()
+            if not ok:
+                self.inner.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = self.inner.read()
+            self.n += 1
+            return ok, frame
+
+        def get(self, prop):
+            return {cv2.CAP_PROP_FPS: 30.0, cv2.CAP_PROP_FRAME_COUNT: -1.0}.get(prop, 0.0)
+
+        def set(self, prop, value):
+            return True
+
+        def release(self):
+            self.inner.release()
+
+    return FakeWebcam
+
+
 def fake_picamera2(frames: list[np.ndarray], fail_after: int | None = None) -> types.ModuleType:
     """A stand-in `picamera2` module whose camera returns `frames` in a loop, or raises after
     `fail_after` captures (a camera unplugged mid-run). The module records what was called."""
@@ -100,6 +146,38 @@ def fake_picamera2(frames: list[np.ndarray], fail_after: int | None = None) -> t
 
     mod.Picamera2 = Picamera2
     return mod
+
+
+@contextmanager
+def mjpeg_stream(jpeg: bytes, frames: int, interval: float = 0.01):
+    """A live MJPEG-over-HTTP stream (as IP cameras serve) on localhost that sends `frames` frames
+    and then drops the connection; yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            try:
+                for _ in range(frames):
+                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                                     % len(jpeg) + jpeg + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(interval)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # ----------------------------------------------------------------------------- model builder

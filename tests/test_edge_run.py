@@ -12,12 +12,20 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from edge_fixtures import REPO, edge_model, edge_models, fake_picamera2, media  # noqa: F401
+from edge_fixtures import (  # noqa: F401 (fixtures)
+    REAL_VIDEO_CAPTURE,
+    REPO,
+    edge_model,
+    edge_models,
+    fake_picamera2,
+    fake_webcam,
+    media,
+    mjpeg_stream,
+)
 
 from fer_edge.cli import cli
 
 NO_DISPLAY = {"DISPLAY": None, "WAYLAND_DISPLAY": None}
-REAL_CAPTURE = cv2.VideoCapture
 
 
 def invoke(*args, env=None):
@@ -33,11 +41,12 @@ def records(text):
 
 
 def video_info(path):
-    cap = REAL_CAPTURE(str(path))
+    cap = REAL_VIDEO_CAPTURE(str(path))
     n = 0
     while cap.read()[0]:
         n += 1
-    info = (n, cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    info = (n, cap.get(cv2.CAP_PROP_FPS), *size)
     cap.release()
     return info
 
@@ -131,37 +140,12 @@ def test_shipped_model_when_present():
 
 
 # ----------------------------------------------------------------------------- cameras
-class FakeWebcam:
-    """cv2.VideoCapture(N) fed from a real video; read() fails for good after `fail_after` frames."""
-
-    fail_after = None
-
-    def __init__(self, target, *args):
-        assert isinstance(target, int)
-        self.inner = REAL_CAPTURE(str(media("video01_single_face_neutral_to_smile.mp4")))
-        self.n = 0
-
-    def isOpened(self):
-        return self.inner.isOpened()
-
-    def read(self):
-        if self.fail_after is not None and self.n >= self.fail_after:
-            return False, None
-        self.n += 1
-        return self.inner.read()
-
-    def get(self, prop):
-        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
-
-    def set(self, prop, value):
-        return True
-
-    def release(self):
-        self.inner.release()
+def webcam_video():
+    return media("video01_single_face_neutral_to_smile.mp4")
 
 
 def test_webcam_dropping_mid_run_keeps_outputs_and_fails(tmp_path, monkeypatch, edge_model):
-    monkeypatch.setattr(cv2, "VideoCapture", type("Dropping", (FakeWebcam,), {"fail_after": 20}))
+    monkeypatch.setattr(cv2, "VideoCapture", fake_webcam(webcam_video(), fail_after=20))
     out_jsonl, out_video = tmp_path / "cam.jsonl", tmp_path / "cam.avi"
     r = invoke("--camera", 0, "--headless", "--jsonl", out_jsonl, "--output-video", out_video,
                "--no-capture-thread", "--model", edge_model)
@@ -174,7 +158,7 @@ def test_webcam_dropping_mid_run_keeps_outputs_and_fails(tmp_path, monkeypatch, 
 
 
 def test_webcam_with_capture_thread_and_frame_limit(monkeypatch, edge_model):
-    monkeypatch.setattr(cv2, "VideoCapture", FakeWebcam)
+    monkeypatch.setattr(cv2, "VideoCapture", fake_webcam(webcam_video()))
     r = invoke("--camera", 0, "--headless", "--jsonl", "-", "--max-frames", 10, "--model", edge_model)
     assert r.exit_code == 0, r.stderr
     recs = records(r.stdout)
@@ -201,6 +185,17 @@ def test_picam_failing_mid_run(tmp_path, monkeypatch, edge_model):
     assert r.exit_code == 3
     assert "error: the Raspberry Pi camera stopped delivering frames after 5 frames" in r.stderr
     assert len(records(out.read_text())) == 5
+
+
+def test_stream_dropping_mid_run(tmp_path, edge_model):
+    jpeg = cv2.imencode(".jpg", cv2.imread(str(media("face04_surprised.jpg"))))[1].tobytes()
+    out = tmp_path / "stream.jsonl"
+    with mjpeg_stream(jpeg, frames=15) as url:
+        r = invoke("--source", url, "--headless", "--jsonl", out, "--model", edge_model)  # capture thread on
+    assert r.exit_code == 3
+    assert r.stderr.strip().splitlines()[-1] == f"error: {url} stopped delivering frames after 15 frames"
+    recs = records(out.read_text())
+    assert 1 <= len(recs) <= 15 and recs[-1]["frame"] == 14  # the newest frame is never dropped
 
 
 def test_ctrl_c_keeps_what_was_written(tmp_path, monkeypatch, edge_model):
@@ -237,7 +232,7 @@ def test_ctrl_c_keeps_what_was_written(tmp_path, monkeypatch, edge_model):
 ])
 def test_bad_input_gives_one_error_line(tmp_path, monkeypatch, edge_model, args, message):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # as on any machine but a Pi
-    monkeypatch.setattr(cv2, "VideoCapture", type("NoCamera", (FakeWebcam,), {"isOpened": lambda self: False}))
+    monkeypatch.setattr(cv2, "VideoCapture", fake_webcam(webcam_video(), opens=False))
     nometa = tmp_path / "model.tflite"
     shutil.copy(edge_model, nometa)
     fill = {"tmp": tmp_path, "face": media("face05_angry.jpg"), "nometa": nometa}

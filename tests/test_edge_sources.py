@@ -9,7 +9,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from edge_fixtures import fake_picamera2, media
+from edge_fixtures import fake_picamera2, fake_webcam, media, mjpeg_stream
 
 from fer_edge.edge.sources import (
     CaptureSource,
@@ -23,54 +23,12 @@ from fer_edge.edge.sources import (
 )
 from fer_edge.errors import FerEdgeError
 
-REAL_CAPTURE = cv2.VideoCapture
-
-
-class FakeWebcam:
-    """cv2.VideoCapture for a camera number, fed from a real video file; read() fails for good
-    after `fail_after` frames, as a camera pulled out mid-run does."""
-
-    video = None
-    fail_after = None
-    opened: list = []
-
-    def __init__(self, target, *args):
-        assert isinstance(target, int), "a webcam is opened by number"
-        FakeWebcam.opened.append(target)
-        self.inner = REAL_CAPTURE(str(self.video))
-        self.n = 0
-
-    def isOpened(self):
-        return self.inner.isOpened()
-
-    def read(self):
-        if self.fail_after is not None and self.n >= self.fail_after:
-            return False, None
-        ok, frame = self.inner.read()
-        if not ok:  # loop like a camera that never ends
-            self.inner.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, frame = self.inner.read()
-        self.n += 1
-        return ok, frame
-
-    def get(self, prop):
-        return {cv2.CAP_PROP_FPS: 30.0, cv2.CAP_PROP_FRAME_COUNT: -1.0}.get(prop, 0.0)
-
-    def set(self, prop, value):
-        return True
-
-    def release(self):
-        self.inner.release()
-
-
 @pytest.fixture
-def fake_webcam(monkeypatch):
-    def install(fail_after=None):
-        FakeWebcam.video = media("video01_single_face_neutral_to_smile.mp4")
-        FakeWebcam.fail_after = fail_after
-        FakeWebcam.opened = []
-        monkeypatch.setattr(cv2, "VideoCapture", FakeWebcam)
-        return FakeWebcam
+def webcam(monkeypatch):
+    def install(**kwargs):
+        cls = fake_webcam(media("video01_single_face_neutral_to_smile.mp4"), **kwargs)
+        monkeypatch.setattr(cv2, "VideoCapture", cls)
+        return cls
 
     return install
 
@@ -133,6 +91,19 @@ def test_folder_of_unreadable_images_is_an_error(tmp_path):
         list(open_source(source=str(tmp_path)))
 
 
+def test_http_stream_that_drops_raises_source_lost():
+    jpeg = cv2.imencode(".jpg", cv2.imread(str(media("face04_surprised.jpg"))))[1].tobytes()
+    with mjpeg_stream(jpeg, frames=12) as url:
+        src = open_source(source=url)
+        assert src.live and src.frame_count is None
+        got = []
+        with pytest.raises(SourceLost, match="stopped delivering frames after 12 frames"):
+            for frame in src:
+                got.append(frame)
+        src.close()
+    assert len(got) == 12 and got[0].image.shape == (333, 500, 3)
+
+
 def test_unreachable_stream_is_a_clear_error():
     with pytest.raises(FerEdgeError, match="cannot open as a stream"):
         open_source(source="rtsp://127.0.0.1:9/none")
@@ -156,29 +127,25 @@ def test_parse_resolution():
 
 
 # ----------------------------------------------------------------------------- webcam
-def test_webcam_by_number(fake_webcam):
-    fake_webcam()
+def test_webcam_by_number(webcam):
+    cam = webcam()
     with open_source(camera="1", resolution=(640, 360)) as src:
         assert src.live and src.frame_count is None and src.fps == 30.0
         frames = take(src, 100)  # more than the clip: a camera does not end
-    assert FakeWebcam.opened == [1]
+    assert cam.opened == [1]
     assert len(frames) == 100
     stamps = [f.timestamp for f in frames]
     assert stamps == sorted(stamps)
 
 
-def test_webcam_that_cannot_open(monkeypatch):
-    class Closed(FakeWebcam):
-        def __init__(self, target, *args):
-            self.inner = REAL_CAPTURE()  # never opened
-
-    monkeypatch.setattr(cv2, "VideoCapture", Closed)
+def test_webcam_that_cannot_open(webcam):
+    webcam(opens=False)
     with pytest.raises(FerEdgeError, match="cannot open camera 0"):
         open_source(camera="0")
 
 
-def test_webcam_failing_mid_run_raises_source_lost(fake_webcam):
-    fake_webcam(fail_after=5)
+def test_webcam_failing_mid_run_raises_source_lost(webcam):
+    webcam(fail_after=5)
     src = open_source(camera="0")
     got = []
     with pytest.raises(SourceLost, match="camera 0 stopped delivering frames after 5 frames"):
@@ -187,8 +154,8 @@ def test_webcam_failing_mid_run_raises_source_lost(fake_webcam):
     assert len(got) == 5
 
 
-def test_webcam_that_never_delivers(fake_webcam):
-    fake_webcam(fail_after=0)
+def test_webcam_that_never_delivers(webcam):
+    webcam(fail_after=0)
     with pytest.raises(FerEdgeError, match="delivered no frame") as info:
         list(open_source(camera="0"))
     assert not isinstance(info.value, SourceLost)
