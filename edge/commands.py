@@ -26,7 +26,8 @@ LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 @click.option("--display/--headless", default=None,
               help="Show a window with boxes, labels and FPS.  [default: --display when DISPLAY or "
                    "WAYLAND_DISPLAY is set]")
-@click.option("--output-video", metavar="FILE", help="Write the annotated video (.mp4, .mkv, .mov, .avi).")
+@click.option("--output-video", metavar="FILE",
+              help="Write the annotated video (.mp4, .mkv, .mov, .avi); for a single image, a picture (.jpg, .png).")
 @click.option("--jsonl", metavar="FILE|-", help="Write one JSON object per face per frame (- = stdout).")
 @click.option("--csv", "csv_path", metavar="FILE", help="Write one CSV row per face per frame.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
@@ -55,7 +56,7 @@ def run(camera, source, model, threads, min_confidence, smooth, display, output_
     from fer_edge.edge.outputs import Outputs
     from fer_edge.edge.pipeline import Pipeline
     from fer_edge.edge.runner import run as run_loop
-    from fer_edge.edge.sources import LatestFrameReader, open_source, parse_resolution
+    from fer_edge.edge.sources import ImageSource, LatestFrameReader, open_source, parse_resolution
     from fer_edge.paths import default_model
 
     if (camera is None) == (source is None):
@@ -81,7 +82,8 @@ def run(camera, source, model, threads, min_confidence, smooth, display, output_
         detector = FaceDetector(min_confidence)
         pipeline = Pipeline(detector, classifier, smooth=smooth)
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
-                          video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live)
+                          video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
+                          single_image=isinstance(frames, ImageSource) and frames.frame_count == 1)
         window = Window() if display else None
         run_loop(frames, pipeline, outputs, window, max_frames)
     except BaseException:

@@ -1,4 +1,4 @@
-"""Result files: JSON lines, CSV and the annotated video.
+"""Result files: JSON lines, CSV and the annotated video (or picture, for a single image).
 
 Each file is written under a temporary name beside its target and renamed into place when the
 run ends (normally, on Ctrl+C, or when a camera drops out), so a target path never holds a
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from fer_edge.edge.pipeline import FrameResult
-from fer_edge.edge.sources import Frame
+from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame
 from fer_edge.errors import FerEdgeError
 
 STDOUT = "-"
@@ -162,7 +162,8 @@ class VideoOutput:
         path = check_target(target, "--output-video")
         self.fourcc = VIDEO_CODECS.get(path.suffix.lower())
         if self.fourcc is None:
-            raise FerEdgeError(f"--output-video {target}: use one of {', '.join(VIDEO_CODECS)}")
+            raise FerEdgeError(f"--output-video {target}: use one of {', '.join(VIDEO_CODECS)} "
+                               "(or a picture name, .jpg or .png, for a single image)")
         self.name, self.fps, self.realtime = str(target), float(fps), realtime
         self.target = AtomicTarget(path)
         self.writer: cv2.VideoWriter | None = None
@@ -202,11 +203,46 @@ class VideoOutput:
             self.target.discard()
 
 
+class PictureOutput:
+    """The annotated frame of a single-image source, as a picture in the format its name says."""
+
+    def __init__(self, target: str):
+        self.target = AtomicTarget(check_target(target, "--output-video"))
+        self.name = str(target)
+        self.image: np.ndarray | None = None
+
+    def write(self, image: np.ndarray, timestamp: float | None) -> None:
+        if self.image is not None:
+            raise FerEdgeError(f"--output-video {self.name}: a picture holds one frame; name a video (.mp4)")
+        self.image = image
+
+    def close(self, commit: bool) -> None:
+        ok = False
+        if commit and self.image is not None:
+            ok, data = cv2.imencode(self.target.path.suffix, self.image)
+            if ok:
+                self.target.tmp.write_bytes(data.tobytes())
+                self.target.commit()
+        if not ok:
+            self.target.discard()
+
+
+def open_video_output(target: str, fps: float, realtime: bool, single_image: bool):
+    """A VideoOutput, or a PictureOutput when a single image goes to an image file name."""
+    if Path(target).suffix.lower() in IMAGE_SUFFIXES:
+        if not single_image:
+            raise FerEdgeError(f"--output-video {target}: a picture holds one frame; use one of "
+                               f"{', '.join(VIDEO_CODECS)} for this source")
+        return PictureOutput(target)
+    return VideoOutput(target, fps, realtime)
+
+
 class Outputs:
     """All the result files of a run: written together, closed together."""
 
     def __init__(self, labels: list[str], jsonl: str | None = None, csv_path: str | None = None,
-                 video: str | None = None, video_fps: float = 30.0, video_realtime: bool = False):
+                 video: str | None = None, video_fps: float = 30.0, video_realtime: bool = False,
+                 single_image: bool = False):
         targets = [t for t in (jsonl, csv_path, video) if t and t != STDOUT]
         if len({str(Path(t).resolve()) for t in targets}) != len(targets):
             raise FerEdgeError("--jsonl, --csv and --output-video must name different files")
@@ -218,7 +254,7 @@ class Outputs:
                 self.files.append(JsonlOutput(jsonl, labels))
             if csv_path:
                 self.files.append(CsvOutput(csv_path, labels))
-            self.video = VideoOutput(video, video_fps, video_realtime) if video else None
+            self.video = open_video_output(video, video_fps, video_realtime, single_image) if video else None
         except BaseException:
             self.close(commit=False)
             raise

@@ -17,6 +17,10 @@ from fer_edge.edge.pipeline import STAGES, Pipeline
 from fer_edge.edge.sources import SourceLost, Source
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @dataclass
 class Summary:
     frames: int = 0
@@ -36,8 +40,8 @@ class Summary:
 
     def text(self) -> str:
         per_frame = self.faces / self.frames if self.frames else 0.0
-        lines = [f"{self.frames} frames, {self.faces} faces ({per_frame:.2f} per frame) in {self.elapsed:.1f} s: "
-                 f"mean {self.fps:.1f} FPS ({self.ended})"]
+        lines = [f"{_count(self.frames, 'frame')}, {_count(self.faces, 'face')} ({per_frame:.2f} per frame) "
+                 f"in {self.elapsed:.1f} s: mean {self.fps:.1f} FPS ({self.ended})"]
         if self.frames:
             used = {k: v for k, v in self.stage_ms().items() if v > 0}
             lines.append("per frame: " + ", ".join(f"{k} {v:.1f} ms" for k, v in used.items()))

@@ -11,9 +11,13 @@ Test modules import the fixtures they use from here (there is no conftest.py for
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import types
@@ -47,22 +51,35 @@ def build_models(out_dir: Path) -> dict[str, Path]:
     paths = {key: out_dir / name for key, (name, _, _) in TEST_MODELS.items()}
     if all(p.is_file() and p.with_name(p.stem + ".meta.json").is_file() for p in paths.values()):
         return paths
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, __file__, str(out_dir)], env=env, capture_output=True, text=True,
-                          timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building the test models failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    try:
+        proc = subprocess.run([sys.executable, __file__, str(staging)], env=env, capture_output=True, text=True,
+                              timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"building the test models failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.replace(staging, out_dir)  # all files appear together, or none
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return paths
 
 
 @pytest.fixture(scope="session")
-def edge_models(tmp_path_factory) -> dict[str, Path]:
-    """{'grey': 48x48x1 int8 model, 'rgb': 64x64x3 int8 model}; or FER_EDGE_TEST_MODEL for both."""
+def edge_models(request, tmp_path_factory) -> dict[str, Path]:
+    """{'grey': 48x48x1 int8 model, 'rgb': 64x64x3 int8 model}; or FER_EDGE_TEST_MODEL for both.
+
+    Kept in pytest's cache folder (.pytest_cache), keyed by the builder's source, because starting
+    TensorFlow to build them costs 5-30 s; with the cache disabled they go to the session's temp dir.
+    """
     override = os.environ.get("FER_EDGE_TEST_MODEL")
     if override:
         return {key: Path(override) for key in TEST_MODELS}
-    # The base temp dir is shared by the whole session, so a second importing module reuses the files.
+    key = hashlib.sha256((inspect.getsource(_build) + repr(TEST_MODELS)).encode()).hexdigest()[:12]
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return build_models(Path(cache.mkdir("fer-edge-test-models")) / key)
     return build_models(tmp_path_factory.getbasetemp() / "edge-test-models")
 
 
@@ -182,8 +199,6 @@ def mjpeg_stream(jpeg: bytes, frames: int, interval: float = 0.01):
 
 # ----------------------------------------------------------------------------- model builder
 def _build(out_dir: Path) -> None:  # runs in a subprocess: the only place that imports TensorFlow
-    import tempfile
-
     import keras
     import tensorflow as tf
 

@@ -62,14 +62,14 @@ def test_single_face_photo_gives_one_face_on_the_face(edge_model):
     assert rec["frame"] == 0 and rec["image"] == "face01_single_frontal_smile.jpg"
     assert rec["label"] in rec["scores"] and rec["score"] == max(rec["scores"].values())
     assert sum(rec["scores"].values()) == pytest.approx(1.0, abs=0.01)
-    assert "1 frames, 1 faces" in r.stderr
+    assert "1 frame, 1 face " in r.stderr
 
 
 def test_photo_without_a_person_gives_no_face(edge_model):
     r = invoke("--source", media("noface03_cat_face.png"), "--headless", "--jsonl", "-", "--model", edge_model)
     assert r.exit_code == 0, r.stderr
     assert r.stdout == ""
-    assert "1 frames, 0 faces" in r.stderr
+    assert "1 frame, 0 faces" in r.stderr
 
 
 def test_video_gives_annotated_video_of_same_length_and_jsonl(tmp_path, edge_model):
@@ -87,6 +87,19 @@ def test_video_gives_annotated_video_of_same_length_and_jsonl(tmp_path, edge_mod
     assert {r["track"] for r in recs} == {1}  # tracked as one face throughout
     assert "72 frames" in r.stderr and "wrote" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.mp4"]
+
+
+def test_single_image_to_an_annotated_picture(tmp_path, edge_model):
+    out = tmp_path / "annotated.jpg"
+    r = invoke("--source", media("face04_surprised.jpg"), "--headless", "--output-video", out, "--model", edge_model)
+    assert r.exit_code == 0, r.stderr
+    picture = cv2.imread(str(out))
+    assert picture.shape == (333, 500, 3)
+    assert not np.array_equal(picture, cv2.imread(str(media("face04_surprised.jpg"))))  # the overlay is drawn
+    r = invoke("--source", media("video01_single_face_neutral_to_smile.mp4"), "--headless", "--output-video",
+               tmp_path / "x.png", "--model", edge_model)
+    assert r.exit_code == 1 and "a picture holds one frame" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["annotated.jpg"]
 
 
 def test_smoothing_steadies_the_scores_of_a_tracked_face(tmp_path, edge_model):
