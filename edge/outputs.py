@@ -265,7 +265,12 @@ class Outputs:
 
     def write(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None) -> None:
         for f in self.files:
-            f.write(frame, result)
+            try:
+                f.write(frame, result)
+            except BrokenPipeError:
+                raise  # the reader of stdout left: the runner ends the run quietly
+            except OSError as exc:  # e.g. the disk is full
+                raise FerEdgeError(f"cannot write {f.name}: {exc.strerror or exc}") from None
         if self.video is not None and annotated is not None:
             self.video.write(annotated, frame.timestamp)
 
