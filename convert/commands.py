@@ -33,8 +33,9 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
     """Convert a trained MODEL.keras to TFLite and report float vs converted side by side.
 
     Writes OUT.tflite, OUT.meta.json (labels, input size and channels, preprocessing, quantisation:
-    what `fer-edge run` and `evaluate` read) and OUT.convert.json (the report). With --int8 the
-    float32 file is also built, in a temporary folder, for the size and latency comparison.
+    what `fer-edge run` and `evaluate` read) and OUT.convert.json (the report). For every precision
+    but float32 the float32 file is also built, in a temporary folder, for the size and latency
+    comparison.
     """
     chosen = [m for m, on in (("int8", int8), ("float16", float16), ("dynamic", dynamic), ("float32", float32)) if on]
     if len(chosen) > 1:

@@ -131,8 +131,8 @@ def write_model(data: bytes, out: str | os.PathLike, info: ModelInfo) -> ModelIn
 
 
 def convert_keras(model, mode: str, out: str | os.PathLike, calib_images=None, *, name: str | None = None,
-                  source: str | None = None, per_tensor: bool = False, calibration: dict | None = None, saved_model: str | None = None,
-                  progress: bool = False) -> ModelInfo:
+                  source: str | None = None, per_tensor: bool = False, calibration: dict | None = None,
+                  saved_model: str | None = None, progress: bool = False) -> ModelInfo:
     """Convert `model` (a .keras path or a loaded Keras model) to `out` with its `.meta.json`.
 
     calib_images: int8 only, faces in any form fer_edge.faces.faces_batch accepts, e.g. FER2013's
