@@ -61,8 +61,11 @@ def run(camera, source, model, threads, min_confidence, smooth, display, output_
 
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
+    problem = display_problem()
     if display is None:
-        display = display_problem() is None
+        display = problem is None
+    elif display and problem:
+        raise FerEdgeError(f"cannot show a window: {problem}; use --headless")
     if not display and not (output_video or jsonl or csv_path):
         raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl or --csv")
     if source is not None and Path(source).exists():
