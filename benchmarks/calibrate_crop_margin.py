@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no detections; nothing to calibrate", file=sys.stderr)
         return 1
     best = float(np.median(m["margin"]))
+    boxes = np.asarray(m["box"], dtype=float)
+    # the vertical move that puts the crop centre on the FER image centre, in box heights (- = up)
+    best_shift = float(np.median(-(boxes[:, 1] + boxes[:, 3] / 2.0 - (pad + side / 2.0)) / boxes[:, 3]))
     print(f"margin           {_q(m['margin'])}")
     print(f"centre offset x  {_q(m['dx'])}  (fraction of the FER image side, + = right)")
     print(f"centre offset y  {_q(m['dy'])}  (+ = down)")
@@ -107,15 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"detector score   {_q(m['score'])}")
     # How well the calibrated crop reproduces the FER image area, with and without the offset.
     fer_area = (pad, pad, side, side)
-    shift_x, shift_y = np.median(m["dx"]) * side, np.median(m["dy"]) * side
     ious, ious_shifted = [], []
     for box in m["box"]:
-        x0, y0, s = square_box(tuple(box), best)
+        x0, y0, s = square_box(tuple(box), best, shift=0.0)
         ious.append(_iou((x0, y0, s, s), fer_area))
-        ious_shifted.append(_iou((x0 - shift_x, y0 - shift_y, s, s), fer_area))
-    print(f"IoU of square_box(box, {best:.3f}) with the FER image: median {np.median(ious):.3f}, "
-          f"mean {np.mean(ious):.3f}; if also shifted by the median offset: median {np.median(ious_shifted):.3f}")
+        x0, y0, s = square_box(tuple(box), best, shift=best_shift)
+        ious_shifted.append(_iou((x0, y0, s, s), fer_area))
+    print(f"IoU with the FER image area: square_box(box, {best:.3f}, shift=0) median {np.median(ious):.3f}; "
+          f"with shift={best_shift:+.3f}: median {np.median(ious_shifted):.3f}")
     print(f"DEFAULT_MARGIN = {best:.2f}")
+    print(f"DEFAULT_SHIFT = {best_shift:.2f}")
     return 0
 
 

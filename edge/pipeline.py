@@ -48,8 +48,9 @@ class Pipeline:
                  margin: float | None = None):
         self.detector = detector
         self.classifier = classifier
-        # The crop margin is part of the model's preprocessing: it comes from the model's metadata.
+        # The crop margin and shift are part of the model's preprocessing: they come from its metadata.
         self.margin = classifier.info.crop_margin if margin is None else margin
+        self.shift = classifier.info.crop_shift
         self.tracker = FaceTracker(smooth=smooth)
         self.labels = list(classifier.labels)
 
@@ -64,7 +65,7 @@ class Pipeline:
         t1 = time.perf_counter()
         # Crops use the detector's box as it is (even where it reaches past the frame edge):
         # that is the box the margin was calibrated on.
-        crops = [crop_square(image, d.box, self.margin) for d in detections]
+        crops = [crop_square(image, d.box, self.margin, self.shift) for d in detections]
         batch = faces_batch(crops, self.classifier.info.input_size, self.classifier.info.channels)
         t2 = time.perf_counter()
         probs = self.classifier.predict(batch)  # all faces of the frame in one call

@@ -16,20 +16,27 @@ FER_SIZE = 48
 # box sits inside the crop the way the face sits inside a FER2013 image: the median measured by
 # benchmarks/calibrate_crop_margin.py (BlazeFace short-range on 1000 FER2013 Training images: 0.082).
 DEFAULT_MARGIN = 0.08
+# Vertical move of the crop centre, as a fraction of the box height (negative = up). BlazeFace's box
+# centre sits lower on the face than the centre of a FER2013 image (more chin, less forehead);
+# the same script measures it (median 0.106 of the box height; crop/FER-image IoU 0.72 -> 0.78).
+DEFAULT_SHIFT = -0.11
 
 
-def square_box(box: tuple[float, float, float, float], margin: float = DEFAULT_MARGIN) -> tuple[int, int, int]:
-    """Square (x0, y0, side) centred on an (x, y, w, h) box, grown by `margin` of its longer side per side."""
+def square_box(box: tuple[float, float, float, float], margin: float = DEFAULT_MARGIN,
+               shift: float = DEFAULT_SHIFT) -> tuple[int, int, int]:
+    """Square (x0, y0, side) around an (x, y, w, h) box: grown by `margin` of its longer side per
+    side, its centre moved by `shift` of the box height."""
     x, y, w, h = box
     side = max(w, h) * (1.0 + 2.0 * margin)
-    cx, cy = x + w / 2.0, y + h / 2.0
+    cx, cy = x + w / 2.0, y + h / 2.0 + shift * h
     side_i = max(1, int(round(side)))
     return int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), side_i
 
 
-def crop_square(frame: np.ndarray, box: tuple[float, float, float, float], margin: float = DEFAULT_MARGIN) -> np.ndarray:
+def crop_square(frame: np.ndarray, box: tuple[float, float, float, float], margin: float = DEFAULT_MARGIN,
+                shift: float = DEFAULT_SHIFT) -> np.ndarray:
     """Crop the square around `box`; parts outside the frame are filled by edge replication."""
-    x0, y0, side = square_box(box, margin)
+    x0, y0, side = square_box(box, margin, shift)
     fh, fw = frame.shape[:2]
     x1, y1 = x0 + side, y0 + side
     cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, fw), min(y1, fh)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.faces import DEFAULT_MARGIN
+from fer_edge.faces import DEFAULT_MARGIN, DEFAULT_SHIFT
 from fer_edge.labels import EMOTIONS
 
 META_FORMAT = 1
@@ -31,6 +31,7 @@ class ModelInfo:
     labels: list[str] = field(default_factory=lambda: list(EMOTIONS))
     input_kind: str = INPUT_GRAY_PIXELS
     crop_margin: float = DEFAULT_MARGIN
+    crop_shift: float = DEFAULT_SHIFT
     precision: str = "float32"  # float32 | float16 | dynamic | int8
     # {"input": {"dtype": "int8", "scale": s, "zero_point": z}, "output": {...}} for int8 models
     quantization: dict | None = None
