@@ -68,7 +68,7 @@ def data_info(path: str, as_json: bool, no_cache: bool) -> None:
 @data.command("prepare")
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=str),
-              help="Cache file to write (.npz); a folder gets fer2013.npz inside.")
+              help="Cache file to write: .npz, or .npz.xz (compressed, to carry to another machine); a folder gets fer2013.npz inside.")
 def data_prepare(path: str, output: str) -> None:
     """Parse a source once into a compact uint8 cache that every command can load."""
     from pathlib import Path
@@ -78,8 +78,8 @@ def data_prepare(path: str, output: str) -> None:
     out = Path(output)
     if out.is_dir():
         out = out / "fer2013.npz"
-    elif out.suffix != ".npz":
-        out = out.with_suffix(".npz")
+    elif not out.name.endswith((".npz", ".npz.xz")):
+        out = out.with_name(out.name + ".npz")
     ds = load(path, use_cache=False, progress=True)
     save_npz(ds, out)
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, " +

@@ -183,3 +183,16 @@ def test_real_fer2013_official_counts(real_fer2013):
     assert summary["Training"]["total"] == 28709
     assert summary["PublicTest"]["total"] == 3589
     assert summary["Training"]["per_class"]["disgust"] == 436
+
+
+def test_xz_cache_round_trip(fer_csv, tmp_path):
+    res = run_cli("data", "prepare", fer_csv, "-o", tmp_path / "fer.npz.xz")
+    assert res.exit_code == 0, res.output
+    packed = tmp_path / "fer.npz.xz"
+    plain = save_npz(read_source(fer_csv), tmp_path / "plain.npz")
+    assert packed.stat().st_size < plain.stat().st_size
+    np.testing.assert_array_equal(load(packed).split("Training").images, load(plain).split("Training").images)
+    broken = tmp_path / "broken.npz.xz"
+    broken.write_bytes(b"not xz at all")
+    with pytest.raises(FerEdgeError, match="not a fer-edge data cache"):
+        load(broken)

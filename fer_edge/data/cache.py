@@ -3,12 +3,15 @@
 `load(path)` is what every command uses: a prepared `.npz` loads directly; any other source is
 parsed once and cached under FER_EDGE_CACHE_DIR (default ~/.cache/fer-edge), keyed by the
 source's absolute path, size and modification time, so an edited file is parsed afresh.
+A `.npz.xz` cache (xz-compressed, ~1/3 the size) is for carrying the data to another machine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import lzma
 import os
 import tempfile
 import zipfile
@@ -47,8 +50,12 @@ def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
         arrays[f"labels_{i}"] = dataset.splits[name].labels.astype(np.int8)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+        with os.fdopen(fd, "wb") as raw:
+            if out.name.endswith(".npz.xz"):
+                with lzma.open(raw, "wb", preset=6) as fh:
+                    np.savez(fh, **arrays)
+            else:
+                np.savez(raw, **arrays)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -58,7 +65,8 @@ def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
 
 def load_npz(path: str | os.PathLike) -> Dataset:
     try:
-        with np.load(path) as z:
+        source = io.BytesIO(lzma.decompress(Path(path).read_bytes())) if str(path).endswith(".xz") else path
+        with np.load(source) as z:
             meta = json.loads(bytes(z["meta"]).decode())
             if meta.get("format") != CACHE_FORMAT:
                 raise FerEdgeError(f"{path}: cache format {meta.get('format')} is not {CACHE_FORMAT}; prepare it again")
@@ -66,14 +74,14 @@ def load_npz(path: str | os.PathLike) -> Dataset:
             for i, name in enumerate(meta["splits"]):
                 ds.splits[name] = Split(images=z[f"images_{i}"], labels=z[f"labels_{i}"].astype(np.int64))
             return ds
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise FerEdgeError(f"{path}: not a fer-edge data cache ({exc})") from None
 
 
 def load(path: str | os.PathLike, use_cache: bool = True, progress: bool = False) -> Dataset:
     """Load FER2013 from any supported source, through the cache when allowed."""
     p = Path(path)
-    if p.suffix == ".npz" and p.is_file():
+    if p.name.endswith((".npz", ".npz.xz")) and p.is_file():
         return load_npz(p)
     if not p.exists():
         raise FerEdgeError(f"{p}: no such file or folder")
