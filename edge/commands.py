@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from fer_edge.errors import FerEdgeError, NotImplementedYet
+from fer_edge.errors import FerEdgeError
 
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 
@@ -101,7 +101,80 @@ def run(camera, source, model, threads, min_confidence, smooth, display, output_
         frames.close()
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def bench() -> None:
-    """FPS and per-stage latency on this device (not implemented yet)."""
-    raise NotImplementedYet("`fer-edge bench` is not implemented yet")
+def _parse_threads(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(not 1 <= v <= 64 for v in values):
+        raise FerEdgeError(f"--threads takes a comma-separated list of 1..64, e.g. 1,2,4, got {text!r}")
+    return values
+
+
+@click.command()
+@click.option("--camera", metavar="picam|N", help="Live camera: `picam` or an OpenCV webcam number.")
+@click.option("--source", metavar="PATH|URL",
+              help="A video (looped when shorter than the run), an image, a folder of images, or a stream.")
+@click.option("--model", type=click.Path(),
+              help="Expression model (.tflite with its .meta.json); with --classify-only also a folder of them.  "
+                   "[default: the shipped int8 model; with --classify-only, every model in models/]")
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=1),
+              help="Frames to measure per configuration (with --classify-only: calls per model and batch size).")
+@click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Frames run before measuring, not counted.")
+@click.option("--threads", "threads_text", default="2", show_default=True, metavar="N[,N...]",
+              help="CPU threads for the expression model; a list measures each, e.g. 1,2,4.")
+@click.option("--size", metavar="WxH",
+              help="Letterbox every frame to this size (e.g. 640x480), as a camera of that size would deliver "
+                   "it; for a camera, also the resolution asked for.  [default: frames as decoded]")
+@click.option("--capture-thread/--no-capture-thread", default=None,
+              help="Measure only with or only without a capture thread.  [default: both]")
+@click.option("--draw/--no-draw", default=True, show_default=True, help="Include drawing the overlay.")
+@click.option("--min-confidence", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Least face detector confidence.")
+@click.option("--startup/--no-startup", default=True, show_default=True,
+              help="Time a fresh `fer-edge run --max-frames 1` process from start to its first result.")
+@click.option("--classify-only", is_flag=True,
+              help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def bench(camera, source, model, frames, warmup, threads_text, size, capture_thread, draw, min_confidence, startup,
+          classify_only, as_json) -> None:
+    """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
+    the real pipeline on this device.
+
+    \b
+    fer-edge bench --source clip.mp4 --frames 300 --size 640x480 --json
+    fer-edge bench --camera picam --threads 1,2,4
+    fer-edge bench --classify-only                 (every model in models/)
+
+    The figures depend on what else the machine is doing: the report gives the load average.
+    """
+    import json
+
+    threads = _parse_threads(threads_text)
+    if classify_only:
+        from fer_edge.edge.bench_classify import run_classify_bench
+        from fer_edge.edge.bench_report import classify_text
+
+        if camera is not None or source is not None:
+            raise FerEdgeError("--classify-only times the model alone: it takes no --camera or --source")
+        report = run_classify_bench(model, threads, frames)
+        click.echo(json.dumps(report) if as_json else classify_text(report))
+        return
+
+    from pathlib import Path
+
+    from fer_edge.edge.bench import BenchOptions, run_bench
+    from fer_edge.edge.bench_report import pipeline_text
+    from fer_edge.edge.bench_source import parse_size
+    from fer_edge.paths import default_model
+
+    if (camera is None) == (source is None):
+        raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
+    if model is not None and not Path(model).is_file():
+        raise FerEdgeError(f"{model}: no such model file")
+    opts = BenchOptions(camera=camera, source=source, model=Path(model) if model else default_model(), frames=frames,
+                        threads=threads, capture_thread=capture_thread, size=parse_size(size), warmup=warmup,
+                        draw=draw, min_confidence=min_confidence, startup=startup)
+    report = run_bench(opts)
+    click.echo(json.dumps(report) if as_json else pipeline_text(report))

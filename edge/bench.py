@@ -1,0 +1,185 @@
+"""`fer-edge bench`: the real pipeline (the same source, detector, classifier, tracker and overlay as
+`fer-edge run`) over N frames, timed per stage and per frame.
+
+What each figure means:
+- capture: getting the next frame: reading and decoding it (plus letterboxing with --size); with a
+  capture thread, only the wait for the frame that thread has ready. A file shorter than the run is
+  reopened at its end and the reopening is left out (a camera never reopens).
+- detect, preprocess, classify: edge.pipeline's stages (classify includes the tracker, microseconds).
+- draw: the overlay (boxes, labels, FPS) drawn on a copy of the frame, as for a window or video.
+- fps: measured frames over the wall time of the measured loop; faces_per_s likewise.
+- cpu_percent: CPU time of all the process's threads over that wall time (200 = two cores busy).
+- peak_rss_mb: the process's highest resident memory so far (ru_maxrss).
+Warm-up frames run first and are not counted; stage statistics are over every measured frame,
+those without a face included.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from fer_edge.edge.bench_source import LoopedSource, PrefetchReader
+from fer_edge.edge.bench_startup import measure_startup
+from fer_edge.edge.bench_stats import UsageMeter, latency_ms, load_average, machine, peak_rss_mb
+from fer_edge.edge.console import quiet_native_stderr, warn
+from fer_edge.edge.draw import annotate
+from fer_edge.edge.pipeline import STAGES, Pipeline
+from fer_edge.edge.sources import LatestFrameReader, Source, open_source
+from fer_edge.errors import FerEdgeError
+
+
+@dataclass
+class BenchOptions:
+    camera: str | None
+    source: str | None
+    model: Path
+    frames: int = 300
+    threads: tuple[int, ...] = (2,)
+    capture_thread: bool | None = None  # None: measure with and without
+    size: tuple[int, int] | None = None
+    warmup: int = 10
+    draw: bool = True
+    min_confidence: float = 0.5
+    startup: bool = True
+
+
+def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: int, warmup: int, draw: bool,
+            threaded: bool, label: str = "") -> dict:
+    """One configuration: `warmup` frames untimed, then `frames` frames timed."""
+    stage_s = {stage: [] for stage in STAGES}
+    frame_s: list[float] = []
+    per_face_s: list[float] = []
+    faces = 0
+    it = iter(source)
+    for _ in range(warmup):  # first invokes allocate buffers; keep them out of the figures
+        frame = next(it, None)
+        if frame is None:
+            break
+        result = pipeline.process(frame.image)
+        if draw:
+            annotate(frame.image, result.faces, None)
+    pipeline.reset()
+    bar = tqdm(total=frames, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True, disable=None,
+               desc=label or None)
+    excluded = 0.0  # reopening a looped file, inline only (on a thread it overlaps inference)
+    shown_fps = None
+    meter = UsageMeter()
+    meter.start()
+    try:
+        while len(frame_s) < frames:
+            before = looped.excluded_s
+            t0 = time.perf_counter()
+            frame = next(it, None)
+            t1 = time.perf_counter()
+            if frame is None:
+                break
+            reopen = 0.0 if threaded else looped.excluded_s - before
+            excluded += reopen
+            result = pipeline.process(frame.image)
+            timings = dict(result.timings, capture=t1 - t0 - reopen)
+            if draw:
+                t2 = time.perf_counter()
+                annotate(frame.image, result.faces, shown_fps)
+                timings["draw"] = time.perf_counter() - t2
+            total = time.perf_counter() - t0 - reopen
+            shown_fps = 1.0 / total if shown_fps is None else 0.9 * shown_fps + 0.1 / total
+            for stage in STAGES:
+                stage_s[stage].append(timings.get(stage, 0.0))
+            frame_s.append(total)
+            n = len(result.faces)
+            faces += n
+            if n:
+                per_face_s.append(timings["classify"] / n)
+            bar.update(1)
+    finally:
+        usage = meter.stop()
+        bar.close()
+    if not frame_s:
+        raise FerEdgeError(f"{source.name}: delivered no frame to measure")
+    if len(frame_s) < frames:
+        warn(f"{source.name} ended after {len(frame_s)} of {frames} frames")
+    wall = max(usage.wall_s - excluded, 1e-9)
+    return {
+        "frames": len(frame_s), "faces": faces,
+        "fps": round(len(frame_s) / wall, 2), "faces_per_s": round(faces / wall, 2),
+        "stages": {stage: latency_ms(stage_s[stage]) for stage in STAGES},
+        "frame_ms": latency_ms(frame_s),
+        "classify_per_face_ms": latency_ms(per_face_s),
+        "cpu_percent": round(100.0 * usage.cpu_s / wall, 1),
+        "peak_rss_mb": peak_rss_mb(),
+        "dropped": int(getattr(source, "dropped", 0)),
+        "wall_s": round(wall, 3),
+    }
+
+
+def _wrap(looped: LoopedSource, threaded: bool) -> Source:
+    if not threaded:
+        return looped
+    # A live source gets run's reader (newest frame, drops the rest); a file gets every frame, read ahead.
+    return LatestFrameReader(looped) if looped.live else PrefetchReader(looped)
+
+
+def run_bench(opts: BenchOptions) -> dict:
+    """All configurations (threads x capture thread on/off); the first is the headline, with
+    `fer-edge run`'s default capture mode (off for files, on for cameras and streams)."""
+    from fer_edge.edge.classifier import FaceClassifier
+    from fer_edge.edge.detector import FaceDetector
+
+    started_on = machine()
+
+    def opener() -> Source:
+        return open_source(opts.camera, opts.source, opts.size if opts.camera is not None else None)
+
+    with quiet_native_stderr():
+        FaceClassifier(opts.model, opts.threads[0])  # a bad model fails here, before any timing
+    opener().close()  # and a bad source too
+    startup = (measure_startup(opts.camera, opts.source, str(opts.model), opts.threads[0], opts.min_confidence)
+               if opts.startup else None)
+
+    detector = FaceDetector(opts.min_confidence)
+    runs = []
+    try:
+        first = opener()
+        live = first.live
+        first.close()
+        default_mode = live  # as `fer-edge run`: a capture thread for live sources only
+        modes = [opts.capture_thread] if opts.capture_thread is not None else [default_mode, not default_mode]
+        for threads in opts.threads:
+            with quiet_native_stderr():
+                classifier = FaceClassifier(opts.model, threads)
+            pipeline = Pipeline(detector, classifier)
+            for threaded in modes:
+                looped = LoopedSource(opener, opts.size)
+                source = _wrap(looped, threaded)
+                try:
+                    label = f"threads {threads}, capture thread {'on' if threaded else 'off'}"
+                    result = measure(source, looped, pipeline, opts.frames, opts.warmup, opts.draw, threaded, label)
+                finally:
+                    source.close()
+                runs.append({"threads": threads, "capture_thread": threaded, "loops": looped.loops, **result})
+                decoded = looped.decoded_size
+    finally:
+        detector.close()
+
+    head = runs[0]
+    info = classifier.info
+    out = dict(head)
+    out.update({
+        "startup_s": startup["s"] if startup else None,
+        "peak_rss_mb": peak_rss_mb(),
+        "startup": startup,
+        "source": {"name": opts.source if opts.source is not None else f"camera {opts.camera}", "live": live,
+                   "decoded_size": list(decoded) if decoded else None,
+                   "size": list(opts.size) if opts.size else (list(decoded) if decoded else None)},
+        "model": {"path": str(opts.model), "name": info.name, "precision": info.precision,
+                  "input": [info.input_size, info.input_size, info.channels]},
+        "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence,
+        "machine": started_on, "load_average_end": load_average(),
+        "runs": runs,
+    })
+    return out

@@ -1,0 +1,143 @@
+"""Frames for `fer-edge bench`: the real source, looped to reach the frame count, optionally
+letterboxed to a fixed size, read inline or on a capture thread.
+
+A video shorter than the run is reopened at its end; the seconds spent reopening are counted in
+`excluded_s` so the bench can leave them out of the capture stage (a camera never reopens).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from fer_edge.edge.sources import Frame, Source
+from fer_edge.errors import FerEdgeError
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The image scaled to fit (width, height) with its aspect kept, centred on black bars.
+
+    A 640x360 video frame becomes 640x480 without rescaling the face, so the detector sees the
+    same face as in the original frame, just in a camera-sized picture.
+    """
+    width, height = size
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    if (new_w, new_h) != (w, h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    return cv2.copyMakeBorder(image, top, height - new_h - top, left, width - new_w - left,
+                              cv2.BORDER_CONSTANT, value=(0, 0, 0))
+
+
+class LoopedSource(Source):
+    """Frames of `open_source()` without end, reopening a file or a folder of images when it ends
+    (the bench stops reading when it has enough); a live source is never reopened: its end is
+    the end of the run."""
+
+    def __init__(self, open_source: Callable[[], Source], size: tuple[int, int] | None = None):
+        self._open, self.size = open_source, size
+        self.inner = open_source()
+        self.name, self.fps, self.live, self.sequence = (self.inner.name, self.inner.fps, self.inner.live,
+                                                         self.inner.sequence)
+        self.frame_count = None
+        self.loops = 0  # times the source was reopened
+        self.excluded_s = 0.0  # seconds spent reopening, not part of any frame's capture
+        self.decoded_size: tuple[int, int] | None = None  # (width, height) before letterboxing
+
+    def frames(self) -> Iterator[Frame]:
+        delivered = 0
+        while True:
+            got = 0
+            for frame in self.inner:
+                if self.decoded_size is None:
+                    self.decoded_size = (frame.image.shape[1], frame.image.shape[0])
+                image = letterbox(frame.image, self.size) if self.size else frame.image
+                yield Frame(image, delivered, frame.timestamp, frame.name)
+                delivered, got = delivered + 1, got + 1
+            if self.live or got == 0:  # a live source that ended, or a file that yields nothing
+                return
+            t0 = time.perf_counter()
+            self.inner.close()
+            self.inner = self._open()
+            self.loops += 1
+            self.excluded_s += time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+_END = object()
+
+
+class PrefetchReader(Source):
+    """Reads a file source on its own thread, a few frames ahead, dropping none.
+
+    Overlaps decoding with inference the way a capture thread overlaps camera I/O, but keeps
+    every frame of a file (LatestFrameReader, for live sources, drops the ones it cannot use).
+    """
+
+    def __init__(self, inner: Source, depth: int = 2):
+        self.inner = inner
+        self.name, self.fps, self.live, self.sequence = inner.name, inner.fps, inner.live, inner.sequence
+        self.frame_count = inner.frame_count
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="fer-edge-prefetch", daemon=True)
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for frame in self.inner:
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # raised again in the consumer
+            self._error = exc
+        self._put(_END)
+
+    def frames(self) -> Iterator[Frame]:
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3.0)
+        if not self._thread.is_alive():
+            self.inner.close()
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """--size WxH, e.g. 640x480; None keeps frames as decoded."""
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise FerEdgeError(f"--size takes WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise FerEdgeError(f"--size must lie between 16x16 and 8192x8192, got {text!r}")
+    return w, h

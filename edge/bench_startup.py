@@ -1,0 +1,70 @@
+"""Start-up time: a fresh `fer-edge run ... --max-frames 1` process, timed from just before it is
+started to the first JSON line it prints (its first result), or to its exit when the first frame
+has no face. Everything a user waits for is inside: interpreter start, imports, model loading,
+opening the source, the first frame."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from fer_edge.errors import FerEdgeError
+
+
+def startup_command(camera: str | None, source: str | None, model: str | None, threads: int,
+                    min_confidence: float) -> list[str]:
+    cmd = [sys.executable, "-m", "fer_edge", "run"]
+    cmd += ["--camera", camera] if camera is not None else ["--source", str(source)]
+    cmd += ["--headless", "--jsonl", "-", "--max-frames", "1", "--threads", str(threads),
+            "--min-confidence", str(min_confidence)]
+    if model:
+        cmd += ["--model", str(model)]
+    return cmd
+
+
+def measure_startup(camera: str | None, source: str | None, model: str | None, threads: int,
+                    min_confidence: float, timeout: float = 120.0) -> dict:
+    """{"s": seconds to the first result, "first_result": "face line"|"exit", "exit_s", "peak_rss_mb",
+    "command"}."""
+    cmd = startup_command(camera, source, model, threads, min_confidence)
+    # stderr to a file, not a pipe: a pipe nobody reads could fill and stall the child.
+    with tempfile.TemporaryFile(mode="w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
+        try:
+            first = proc.stdout.readline()
+            t_first = time.perf_counter() - t0
+            proc.stdout.read()  # the rest, so the child never blocks on a full pipe
+            # wait4 gives this child's own peak memory (RUSAGE_CHILDREN would mix in every earlier child).
+            _, status, usage = _wait4(proc, timeout)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        t_exit = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            lines = [ln for ln in err.read().strip().splitlines() if ln.strip()]
+            why = lines[-1] if lines else f"exit status {code}"
+            raise FerEdgeError(f"start-up run failed: {why}")
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = usage.ru_maxrss / (1024.0 * 1024.0) if sys.platform == "darwin" else usage.ru_maxrss / 1024.0
+    got_line = bool(first.strip())
+    return {"s": round(t_first if got_line else t_exit, 3), "first_result": "face line" if got_line else "exit",
+            "exit_s": round(t_exit, 3), "peak_rss_mb": round(rss, 1), "command": cmd}
+
+
+def _wait4(proc: subprocess.Popen, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait for it again
+            return pid, status, usage
+        if time.monotonic() > deadline:
+            raise FerEdgeError(f"start-up run did not finish within {timeout:.0f} s")
+        time.sleep(0.01)

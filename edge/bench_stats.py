@@ -1,0 +1,89 @@
+"""Numbers for `fer-edge bench`: latency percentiles, and what the process costs the machine
+(CPU time over wall time, peak resident memory), plus the machine's own description and load."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import psutil
+
+
+def latency_ms(seconds: list[float] | np.ndarray) -> dict[str, float]:
+    """median/p95/p99/mean/max in milliseconds of per-call durations given in seconds."""
+    a = np.asarray(seconds, dtype=np.float64) * 1000.0
+    if a.size == 0:
+        return {"median_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "mean_ms": 0.0, "max_ms": 0.0}
+    # Linear interpolation between order statistics (numpy's default), so p99 of 300 frames
+    # sits between the 3rd and 4th slowest rather than jumping to the maximum.
+    med, p95, p99 = np.percentile(a, [50, 95, 99])
+    return {"median_ms": round(float(med), 4), "p95_ms": round(float(p95), 4), "p99_ms": round(float(p99), 4),
+            "mean_ms": round(float(a.mean()), 4), "max_ms": round(float(a.max()), 4)}
+
+
+def peak_rss_mb() -> float:
+    """Highest resident memory of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0, 1)
+
+
+@dataclass
+class Usage:
+    wall_s: float
+    cpu_s: float  # user + system time of every thread of the process
+
+    @property
+    def cpu_percent(self) -> float:
+        """Percent of one core, as `top` shows it: 200 is both cores of a 2-core machine busy."""
+        return round(100.0 * self.cpu_s / self.wall_s, 1) if self.wall_s > 0 else 0.0
+
+
+class UsageMeter:
+    """Wall and CPU time of this process between start() and stop()."""
+
+    def __init__(self):
+        self._proc = psutil.Process()
+        self._wall = self._cpu = 0.0
+
+    def _cpu_now(self) -> float:
+        t = self._proc.cpu_times()
+        return t.user + t.system
+
+    def start(self) -> None:
+        self._cpu, self._wall = self._cpu_now(), time.perf_counter()
+
+    def stop(self) -> Usage:
+        return Usage(time.perf_counter() - self._wall, self._cpu_now() - self._cpu)
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (/proc/cpuinfo on Linux, including the Raspberry Pi's `Model` line)."""
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
+    except OSError:
+        return platform.processor() or platform.machine()
+    names = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        names.setdefault(key.strip(), value.strip())
+    # x86 has `model name`; a Pi's kernel gives the board in `Model` and no CPU name.
+    return names.get("model name") or names.get("Model") or names.get("Hardware") or platform.machine()
+
+
+def machine() -> dict:
+    """What the figures were measured on, and how busy it was when they were taken."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "arch": platform.machine(),
+            "python": platform.python_version(), "load_average": load_average()}
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages: other work on the machine distorts every timing."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return []
