@@ -45,7 +45,7 @@ class BenchOptions:
     warmup: int = 10
     draw: bool = True
     min_confidence: float = 0.5
-    startup: bool = True
+    startup_runs: int = 3  # 0: not measured
 
 
 def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: int, warmup: int, draw: bool,
@@ -138,8 +138,8 @@ def run_bench(opts: BenchOptions) -> dict:
     with quiet_native_stderr():
         FaceClassifier(opts.model, opts.threads[0])  # a bad model fails here, before any timing
     opener().close()  # and a bad source too
-    startup = (measure_startup(opts.camera, opts.source, str(opts.model), opts.threads[0], opts.min_confidence)
-               if opts.startup else None)
+    startup = (measure_startup(opts.camera, opts.source, str(opts.model), opts.threads[0], opts.min_confidence,
+                               opts.startup_runs) if opts.startup_runs else None)
 
     detector = FaceDetector(opts.min_confidence)
     runs = []

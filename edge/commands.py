@@ -132,12 +132,13 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--draw/--no-draw", default=True, show_default=True, help="Include drawing the overlay.")
 @click.option("--min-confidence", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Least face detector confidence.")
-@click.option("--startup/--no-startup", default=True, show_default=True,
-              help="Time a fresh `fer-edge run --max-frames 1` process from start to its first result.")
+@click.option("--startup-runs", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Fresh `fer-edge run --max-frames 1` processes timed from start to first result (the "
+                   "median is reported); 0 skips it.")
 @click.option("--classify-only", is_flag=True,
               help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def bench(camera, source, model, frames, warmup, threads_text, size, capture_thread, draw, min_confidence, startup,
+def bench(camera, source, model, frames, warmup, threads_text, size, capture_thread, draw, min_confidence, startup_runs,
           classify_only, as_json) -> None:
     """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
     the real pipeline on this device.
@@ -171,10 +172,11 @@ def bench(camera, source, model, frames, warmup, threads_text, size, capture_thr
 
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
+    size_wh = parse_size(size)
     if model is not None and not Path(model).is_file():
         raise FerEdgeError(f"{model}: no such model file")
     opts = BenchOptions(camera=camera, source=source, model=Path(model) if model else default_model(), frames=frames,
-                        threads=threads, capture_thread=capture_thread, size=parse_size(size), warmup=warmup,
-                        draw=draw, min_confidence=min_confidence, startup=startup)
+                        threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
+                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs)
     report = run_bench(opts)
     click.echo(json.dumps(report) if as_json else pipeline_text(report))
