@@ -3,21 +3,12 @@ with the permissions an ordinary file gets (mkstemp alone would leave them owner
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def make_readable(path: str | os.PathLike) -> None:
-    """rw for the owner, and for others what the umask allows (0644 under the usual umask)."""
-    os.chmod(path, 0o666 & ~_umask())
+from fer_edge.atomic import make_readable
+from fer_edge.atomic import write_json as atomic_write_json
 
 
 def write_temp(data: bytes, out: Path) -> Path:
@@ -34,7 +25,4 @@ def write_temp(data: bytes, out: Path) -> Path:
 
 
 def write_json(obj: dict, out: str | os.PathLike) -> Path:
-    out = Path(out)
-    tmp = write_temp((json.dumps(obj, indent=2) + "\n").encode(), out)
-    os.replace(tmp, out)
-    return out
+    return atomic_write_json(out, obj)

@@ -20,6 +20,7 @@ import numpy as np
 
 from fer_edge.edge.pipeline import FrameResult
 from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame
+from fer_edge.atomic import make_readable
 from fer_edge.errors import FerEdgeError
 
 STDOUT = "-"
@@ -53,17 +54,11 @@ class AtomicTarget:
         self.tmp = Path(tmp)
 
     def commit(self) -> None:
-        os.chmod(self.tmp, 0o644 & ~_umask())  # mkstemp makes 0600; results are ordinary files
+        make_readable(self.tmp)  # mkstemp makes 0600; results are ordinary files
         os.replace(self.tmp, self.path)
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _round(v: float | None, digits: int = 4) -> float | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fer_edge.atomic import write_text
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import DEFAULT_MARGIN, DEFAULT_SHIFT
 from fer_edge.labels import EMOTIONS
@@ -63,16 +63,7 @@ def sidecar_path(model_path: str | os.PathLike) -> Path:
 
 def write_info(model_path: str | os.PathLike, info: ModelInfo) -> Path:
     """Write the sidecar atomically (temp file, then rename)."""
-    path = sidecar_path(model_path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(info.to_json() + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(sidecar_path(model_path), info.to_json() + "\n")
 
 
 def read_info(model_path: str | os.PathLike) -> ModelInfo:

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
-import tempfile
 from pathlib import Path
 
-
-def write_json(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from fer_edge.atomic import atomic_output
 
 
 def save_keras(model, path: Path) -> None:
     """model.save to a temp name in the same folder, then rename: never a half-written .keras."""
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    try:
+    with atomic_output(path, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class RunDir:
@@ -55,10 +39,8 @@ class RunDir:
 
     def write_history_csv(self, history: dict[str, list[float]]) -> None:
         keys = list(history)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".history.", suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as fh:
+        with atomic_output(self.history_csv) as tmp, open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["epoch", *keys])
             for i in range(len(history[keys[0]]) if keys else 0):
                 w.writerow([i + 1, *(f"{history[k][i]:.6g}" for k in keys)])
-        os.replace(tmp, self.history_csv)

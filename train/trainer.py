@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from fer_edge.atomic import write_json
 from fer_edge.data.cache import load
 from fer_edge.errors import FerEdgeError
 from fer_edge.metrics import classification_report
@@ -24,7 +25,7 @@ from fer_edge.train.losses import DistillationLoss, LabelAccuracy
 from fer_edge.train.models import MODELS
 from fer_edge.train.plots import plot_confusion, plot_history
 from fer_edge.train.predict import predict_keras
-from fer_edge.train.rundir import RunDir, save_keras, write_json
+from fer_edge.train.rundir import RunDir, save_keras
 
 SELECT_SPLIT = "PublicTest"
 

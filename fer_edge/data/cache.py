@@ -13,12 +13,12 @@ import io
 import json
 import lzma
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from fer_edge.atomic import atomic_output
 from fer_edge.data.dataset import Dataset, Split
 from fer_edge.data.readers import read_source
 from fer_edge.errors import FerEdgeError
@@ -48,18 +48,12 @@ def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
     for i, name in enumerate(dataset.split_names()):
         arrays[f"images_{i}"] = dataset.splits[name].images
         arrays[f"labels_{i}"] = dataset.splits[name].labels.astype(np.int8)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if out.name.endswith(".npz.xz"):
-                with lzma.open(raw, "wb", preset=6) as fh:
-                    np.savez(fh, **arrays)
-            else:
-                np.savez(raw, **arrays)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(out) as tmp, open(tmp, "wb") as raw:
+        if out.name.endswith(".npz.xz"):
+            with lzma.open(raw, "wb", preset=6) as fh:
+                np.savez(fh, **arrays)
+        else:
+            np.savez(raw, **arrays)
     return out
 
 

@@ -1,0 +1,49 @@
+"""Write outputs under a temporary name beside the target, then rename: a crash or Ctrl-C never
+leaves a half-written file, and the result gets ordinary permissions (mkstemp alone gives 0600)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_readable(path: str | os.PathLike) -> None:
+    """rw for the owner, and for others what the umask allows (0644 under the usual umask)."""
+    os.chmod(path, 0o666 & ~_umask())
+
+
+@contextmanager
+def atomic_output(out: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path beside `out`; it becomes `out` only if the block succeeds.
+
+    `suffix` matters to writers that pick a format by extension (matplotlib, Keras)."""
+    out = Path(out)
+    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        make_readable(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(out: str | os.PathLike, text: str) -> Path:
+    with atomic_output(out) as tmp:
+        tmp.write_text(text)
+    return Path(out)
+
+
+def write_json(out: str | os.PathLike, obj) -> Path:
+    return write_text(out, json.dumps(obj, indent=2) + "\n")
