@@ -62,6 +62,7 @@ class FaceClassifier:
         if n_out != len(self.info.labels):
             raise FerEdgeError(f"{path}: {n_out} outputs but metadata lists {len(self.info.labels)} labels")
         self._batch = shape[0]
+        self._resizable = True  # False once the model has refused a new batch size
 
     @property
     def labels(self) -> list[str]:
@@ -71,14 +72,23 @@ class FaceClassifier:
     def input_dtype(self) -> np.dtype:
         return np.dtype(self._in["dtype"])
 
-    def _ensure_batch(self, n: int) -> None:
-        if n != self._batch:
+    def _ensure_batch(self, n: int) -> bool:
+        """Make the interpreter take n faces at once; False where the model cannot be resized."""
+        if n != self._batch and self._resizable:
             size, ch = self.info.input_size, self.info.channels
-            self._interp.resize_tensor_input(self._in["index"], [n, size, size, ch])
-            self._interp.allocate_tensors()
+            try:
+                self._interp.resize_tensor_input(self._in["index"], [n, size, size, ch])
+                self._interp.allocate_tensors()
+                self._batch = n
+            except (RuntimeError, ValueError):
+                # e.g. a layer that fixed the batch at export: go back to one face per call
+                self._resizable = False
+                self._interp.resize_tensor_input(self._in["index"], [1, size, size, ch])
+                self._interp.allocate_tensors()
+                self._batch = 1
             self._in = self._interp.get_input_details()[0]
             self._out = self._interp.get_output_details()[0]
-            self._batch = n
+        return n == self._batch
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities for a uint8 batch prepared by fer_edge.faces (raw grey levels)."""
@@ -87,7 +97,8 @@ class FaceClassifier:
         n = batch.shape[0]
         if n == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        self._ensure_batch(n)
+        if not self._ensure_batch(n):
+            return np.concatenate([self.predict(batch[i : i + 1]) for i in range(n)])
         self._interp.set_tensor(self._in["index"], _quantize(batch, self._in))
         self._interp.invoke()
         probs = _dequantize(self._interp.get_tensor(self._out["index"]), self._out)
