@@ -143,7 +143,10 @@ def speed(args, peer: str, model: str) -> dict:
                   file=sys.stderr)
             raw = run_worker(cmd, env)
             out[side] = {**summarise(raw), "load_average_after": [round(v, 2) for v in os.getloadavg()],
-                         "info": {k2: v for k2, v in raw.items() if k2 in ("model", "threads", "fer", "opencv")}}
+                         "info": {k2: v for k2, v in raw.items() if k2 in ("model", "threads", "fer", "opencv")},
+                         # every frame, for --json: latency in ms and faces found
+                         "per_frame_ms": [round(t * 1000.0, 3) for t in raw["latency_s"]],
+                         "faces_per_frame": raw["faces"]}
     out["frames"] = {"video": args.video, "decoded": list(decoded), "size": [w, h], "distinct": k,
                      "timed": args.frames, "warmup": args.warmup}
     return out

@@ -264,3 +264,45 @@ def test_machine_names_the_cpu():
 
     m = machine()
     assert m["cpu"] and m["cores"] >= 1
+
+
+# ----------------------------------------------------------------------------- benchmarks/compare_fer.py
+COMPARE = REPO / "benchmarks" / "compare_fer.py"
+
+
+def test_compare_script_fer_edge_side_on_decoded_frames(tmp_path, edge_model):
+    """The fer-edge worker of the comparison, on real frames written the way the script writes them."""
+    sys.path.insert(0, str(COMPARE.parent))
+    try:
+        import compare_fer
+    finally:
+        sys.path.remove(str(COMPARE.parent))
+    frames, decoded, k = compare_fer.decode(str(media(VIDEO)), 6, (640, 480))
+    assert frames.shape == (6, 480, 640, 3) and decoded == (640, 360) and k == 6
+    np.save(tmp_path / "frames.npy", frames)
+    raw = compare_fer.run_worker([sys.executable, str(COMPARE.parent / "fer_edge_worker.py"),
+                                  str(tmp_path / "frames.npy"), "8", "2", str(edge_model), "1"])
+    assert len(raw["latency_s"]) == 8 and raw["faces"] == [1] * 8  # cycles the 6 frames
+    assert raw["startup_s"] > 0 and raw["peak_rss_mb"] > raw["frames_mb"] > 0
+    s = compare_fer.summarise(raw)
+    assert s["frames_one_face"] == 8 and s["fps"] > 0 and s["median_ms"] <= s["p99_ms"]
+
+
+def test_compare_script_without_fer_says_how_to_install_it(edge_model):
+    proc = subprocess.run([sys.executable, str(COMPARE), str(media(VIDEO)), "--model", str(edge_model),
+                           "--peer-python", "/nonexistent/bin/python"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error: fer's virtualenv Python /nonexistent/bin/python not found")
+    assert "pip install fer==25.10.3" in proc.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("FER_PEER_PYTHON"), reason="set FER_PEER_PYTHON to fer's virtualenv Python")
+def test_compare_script_runs_both_sides(tmp_path, edge_model):
+    out = tmp_path / "compare.json"
+    proc = subprocess.run([sys.executable, str(COMPARE), str(media(VIDEO)), "--frames", "5", "--warmup", "2",
+                           "--model", str(edge_model), "--json", str(out)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ratio: fer-edge" in proc.stdout and "machine:" in proc.stdout
+    speed = json.loads(out.read_text())["speed"]
+    assert speed["fer-edge"]["frames"] == speed["fer"]["frames"] == 5
