@@ -80,6 +80,8 @@ def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: in
                 break
             reopen = 0.0 if threaded else looped.excluded_s - before
             excluded += reopen
+            if not source.sequence:
+                pipeline.reset()  # unrelated stills, as in `fer-edge run`
             result = pipeline.process(frame.image)
             timings = dict(result.timings, capture=t1 - t0 - reopen)
             if draw:
