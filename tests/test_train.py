@@ -173,3 +173,17 @@ def test_vggface_weights_are_checked_and_load_by_layer_name(tmp_path):
 
 def test_ferlite_is_small():
     assert build_ferlite().count_params() <= 1_500_000
+
+
+def test_init_starts_from_a_saved_model_and_refuses_another_architecture(fer_tiny_train, tmp_path):
+    start = build_baseline()
+    start.save(tmp_path / "start.keras")
+    r = train_model(TrainConfig(model="baseline", data=str(fer_tiny_train), out=str(tmp_path / "ft"), epochs=1,
+                                batch_size=32, augment=False, learning_rate=1e-12, init=str(tmp_path / "start.keras")),
+                    progress=False)
+    tuned = keras.saving.load_model(r["final"])
+    np.testing.assert_allclose(tuned.get_layer("block2_conv").get_weights()[0],
+                               start.get_layer("block2_conv").get_weights()[0], atol=1e-6)
+    with pytest.raises(FerEdgeError, match="do not fit a ferlite model"):
+        train_model(TrainConfig(model="ferlite", data=str(fer_tiny_train), out=str(tmp_path / "x"), epochs=1,
+                                init=str(tmp_path / "start.keras")), progress=False)

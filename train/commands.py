@@ -28,11 +28,12 @@ MODEL_NAMES = ("baseline", "ferlite", "resnet50")
 @click.option("--teacher", default=None, type=click.Path(), help="Distil from this .keras teacher's probabilities.")
 @click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")
 @click.option("--temperature", default=4.0, show_default=True, type=click.FloatRange(min=1))
+@click.option("--init", default=None, type=click.Path(), help="Start from this .keras model's weights (fine-tuning, e.g. with --no-augment and a lower --lr).")
 @click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Use only the first N rows of each split (quick checks).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(model_name, data, epochs, batch_size, out, resume, seed, augment, learning_rate, class_weight,
-          label_smoothing, patience, weights, width, teacher, alpha, temperature, distribute, limit, quiet) -> None:
+          label_smoothing, patience, weights, width, teacher, alpha, temperature, init, distribute, limit, quiet) -> None:
     """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
 
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
@@ -43,7 +44,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, lear
                       batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
                       seed=seed, augment=augment, class_weight=class_weight, patience=patience, weights=weights,
                       distribute=distribute, teacher=teacher, alpha=alpha, temperature=temperature, limit=limit,
-                      width=width)
+                      width=width, init=init)
     try:
         result = train_model(cfg, resume=resume, progress=not quiet)
     except KeyboardInterrupt:

@@ -51,6 +51,7 @@ class TrainConfig:
     temperature: float = 4.0
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
     width: int | None = None  # ferlite width override
+    init: str | None = None  # start from this .keras model's weights (fine-tuning)
 
 
 class EpochBook(keras.callbacks.Callback):
@@ -103,9 +104,20 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
         return builder(weights_file=weights_file)
     if cfg.weights and cfg.weights != "none":
         raise FerEdgeError(f"--weights applies to resnet50 only, not {cfg.model}")
-    if cfg.model == "ferlite" and cfg.width:
-        return builder(width=cfg.width)
-    return builder()
+    core = builder(width=cfg.width) if cfg.model == "ferlite" and cfg.width else builder()
+    if cfg.init:
+        _init_from(core, cfg.init)
+    return core
+
+
+def _init_from(core: keras.Model, path: str) -> None:
+    if not Path(path).is_file():
+        raise FerEdgeError(f"{path}: no such model to start from")
+    start = keras.saving.load_model(path, compile=False)
+    theirs, ours = start.get_weights(), core.get_weights()
+    if [w.shape for w in theirs] != [w.shape for w in ours]:
+        raise FerEdgeError(f"{path}: its weights do not fit a {core.name} model")
+    core.set_weights(theirs)
 
 
 def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
