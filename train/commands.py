@@ -18,6 +18,8 @@ MODEL_NAMES = ("baseline", "ferlite", "resnet50")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--augment/--no-augment", default=True, show_default=True, help="Mirror, crop, shift, rotate, brightness/contrast.")
+@click.option("--aug-strength", default=1.0, show_default=True, type=click.FloatRange(0.05, 3.0),
+              help="Scale every augmentation range (rotation, shift, zoom, brightness, contrast).")
 @click.option("--lr", "learning_rate", default=1e-3, show_default=True, type=float, help="Peak learning rate (cosine schedule with warm-up).")
 @click.option("--class-weight", default="sqrt", show_default=True, type=click.Choice(["sqrt", "balanced", "none"]),
               help="Loss weight per class against FER2013's imbalance.")
@@ -32,7 +34,7 @@ MODEL_NAMES = ("baseline", "ferlite", "resnet50")
 @click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Use only the first N rows of each split (quick checks).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def train(model_name, data, epochs, batch_size, out, resume, seed, augment, learning_rate, class_weight,
+def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_strength, learning_rate, class_weight,
           label_smoothing, patience, weights, width, teacher, alpha, temperature, init, distribute, limit, quiet) -> None:
     """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
 
@@ -42,7 +44,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, lear
 
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
                       batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
-                      seed=seed, augment=augment, class_weight=class_weight, patience=patience, weights=weights,
+                      seed=seed, augment=augment, aug_strength=aug_strength, class_weight=class_weight, patience=patience, weights=weights,
                       distribute=distribute, teacher=teacher, alpha=alpha, temperature=temperature, limit=limit,
                       width=width, init=init)
     try:

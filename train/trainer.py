@@ -42,6 +42,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     seed: int = 0
     augment: bool = True
+    aug_strength: float = 1.0
     class_weight: str = "sqrt"
     patience: int = 15
     weights: str | None = None  # resnet50: "vggface:FILE" or None
@@ -182,7 +183,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
         else:
             core = _build_core(cfg)
             inputs = keras.Input(core.inputs[0].shape[1:], name="face")
-            x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed)(inputs) if cfg.augment else inputs
+            x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed, cfg.aug_strength)(inputs) if cfg.augment else inputs
             wrapper = keras.Model(inputs, core(x), name=f"train_{core.name}")
             _compile(wrapper, cfg, len(batches))
             write_json(run.config, asdict(cfg))
