@@ -1,14 +1,19 @@
-"""Model cards from what the commands wrote: the run directory (config, metrics, state) and the
-converter's report. Every figure in a card is copied from those files, never typed by hand.
+"""Model cards from what the commands wrote: the run directories (config, metrics) of each training
+stage and the converter's report. Every figure in a card is copied from those files.
 
-    python -m fer_edge.train.card RUN_DIR --convert models/NAME_int8.convert.json \
-        --train-command "fer-edge train ..." --convert-command "fer-edge convert ..." -o models/NAME.md
+    python -m fer_edge.train.card RUN_DIR [RUN_DIR ...] --convert models/NAME_int8.convert.json \
+        --train-command "fer-edge train ..." [--train-command ...] --convert-command "fer-edge convert ..." \
+        -o models/NAME.md
+
+Several RUN_DIRs are stages in order (e.g. training with augmentation, then fine-tuning with
+`--init`); the last one's model is the one shipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -29,37 +34,44 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def render(run: Path, convert: dict | None, train_cmd: str, convert_cmd: str | None, hardware: str) -> str:
-    cfg = json.loads((run / "config.json").read_text())
-    metrics = json.loads((run / "metrics.json").read_text())
+def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
+    aug = f"augmentation x{cfg.get('aug_strength', 1.0)}" if cfg["augment"] else "no augmentation"
+    start = f"from {Path(cfg['init']).name}" if cfg.get("init") else "from scratch"
+    teacher = f", teacher {Path(cfg['teacher']).name}" if cfg.get("teacher") else ""
+    return (f"| {i} | {start}{teacher}; {aug}; AdamW peak lr {cfg['learning_rate']}, batch {cfg['batch_size']}, "
+            f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']} | "
+            f"{metrics['epochs_run']} of {cfg['epochs']} (best {metrics['best_epoch']}) | "
+            f"{metrics['wall_s'] / 60:.1f} min | {_pct(metrics['accuracy'])} |")
+
+
+def render(runs: list[Path], convert: dict | None, train_cmds: list[str], convert_cmd: str | None,
+           hardware: str) -> str:
+    stages = [(json.loads((r / "config.json").read_text()), json.loads((r / "metrics.json").read_text())) for r in runs]
+    cfg, metrics = stages[-1]
     name = cfg["model"]
     subset = f" (first {cfg['limit']} rows only)" if cfg.get("limit") else ""
+    size = convert["input"]["size"] if convert else "?"
     lines = [
         f"# Model card: `{name}`",
         "",
-        "Facial-expression classifier, 7 FER2013 classes (angry, disgust, fear, happy, sad, surprise, neutral).",
-        f"Input: {convert['input']['size'] if convert else '?'}x{convert['input']['size'] if convert else '?'} grey face crop, "
-        "raw grey levels 0..255 (the model scales them); crop and preprocessing: `fer_edge.faces`.",
+        "Facial-expression classifier over the 7 FER2013 classes (angry, disgust, fear, happy, sad, surprise, neutral).",
+        f"Input: {size}x{size} grey face crop as raw grey levels 0..255 (the model scales them); crop and "
+        "preprocessing: `fer_edge/faces.py`.",
         "",
         "## Training",
         "",
-        "| | |",
-        "|---|---|",
-        f"| data | FER2013 Training split{subset}, "
-        f"model selected on PublicTest (n = {metrics['n']}) |",
-        f"| parameters | {metrics['params']:,} |",
-        f"| epochs run | {metrics['epochs_run']} (best PublicTest epoch {metrics['best_epoch']}; cosine schedule over {cfg['epochs']}, early-stopping patience {cfg['patience']}) |",
-        f"| batch, learning rate | {cfg['batch_size']}, AdamW peak {cfg['learning_rate']} (weight decay {cfg['weight_decay']}), label smoothing {cfg['label_smoothing']} |",
-        f"| augmentation | {'mirror, rotate ±10°, shift ±10%, crop/zoom, brightness, contrast' if cfg['augment'] else 'none'} |",
-        f"| class weighting | {cfg['class_weight']} |",
-        f"| teacher | {cfg.get('teacher') or 'none'} |",
-        f"| wall time | {metrics['wall_s'] / 60:.1f} min |",
-        f"| hardware | {hardware} |",
-        f"| backend | Keras 3 on {metrics['backend']} ({metrics['distribution']}) |",
+        f"Data: FER2013 Training split{subset}; every stage keeps its best epoch by PublicTest accuracy "
+        f"(n = {metrics['n']}). Parameters: {metrics['params']:,}. Hardware: {hardware}; Keras 3 on "
+        f"{metrics['backend']} ({metrics['distribution']}). Total wall time "
+        f"{sum(m['wall_s'] for _, m in stages) / 60:.1f} min.",
+        "",
+        "| stage | settings | epochs | wall time | PublicTest accuracy |",
+        "|---|---|---|---|---|",
+        *[_stage_row(i, c, m) for i, (c, m) in enumerate(stages, start=1)],
         "",
         "Reproduce:",
         "",
-        f"    {train_cmd}",
+        *[f"    {cmd}" for cmd in train_cmds],
         "",
         "## Accuracy on PublicTest (Keras model)",
         "",
@@ -72,6 +84,7 @@ def render(run: Path, convert: dict | None, train_cmd: str, convert_cmd: str | N
         lines.append(f"| {cls} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
     if convert:
         lat = convert["latency_ms"]
+        q = convert["quantization"]
         lines += [
             "",
             "## Conversion (float32 vs int8 TFLite)",
@@ -84,11 +97,11 @@ def render(run: Path, convert: dict | None, train_cmd: str, convert_cmd: str | N
             f"| latency per face, 2 threads | {lat['float32']['threads_2']:.3f} ms | {lat['int8']['threads_2']:.3f} ms |",
             "",
             f"Top-1 agreement float vs int8: {_pct(convert['agreement'])}. Calibration: "
-            f"{convert['quantization']['calibration']['samples']} stratified Training faces (seed "
-            f"{convert['quantization']['calibration']['seed']}); weights {convert['quantization']['weights']}; "
-            f"int8 input scale {convert['quantization']['input']['scale']}, zero point {convert['quantization']['input']['zero_point']}. "
+            f"{q['calibration']['samples']} stratified Training faces (seed {q['calibration']['seed']}); "
+            f"weights {q['weights']}; int8 input scale {q['input']['scale']}, zero point {q['input']['zero_point']}. "
             f"Latency: {convert['latency']['statistic']} over {convert['latency']['runs']} runs through "
-            f"{convert['latency']['runtime']} on {convert['latency']['host']}.",
+            f"{convert['latency']['runtime']} on {convert['latency']['host']}, measured while the machine was "
+            "busy with other work, so treat it as an upper bound (`fer-edge bench --classify-only` measures it alone).",
         ]
         if convert_cmd:
             lines += ["", "Reproduce:", "", f"    {convert_cmd}"]
@@ -96,19 +109,17 @@ def render(run: Path, convert: dict | None, train_cmd: str, convert_cmd: str | N
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Write a model card from a training run and a conversion report.")
-    ap.add_argument("run", type=Path)
+    ap = argparse.ArgumentParser(description="Write a model card from training runs and a conversion report.")
+    ap.add_argument("runs", type=Path, nargs="+", help="run directories, one per training stage, in order")
     ap.add_argument("--convert", type=Path, default=None, help="the converter's <stem>.convert.json")
-    ap.add_argument("--train-command", required=True)
+    ap.add_argument("--train-command", action="append", required=True, help="once per stage")
     ap.add_argument("--convert-command", default=None)
     ap.add_argument("--hardware", default=None, help="default: this machine's CPU and core count")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args(argv)
-    import os
-
     hardware = args.hardware or f"{cpu_name()}, {os.cpu_count()} cores, no GPU"
     convert = json.loads(args.convert.read_text()) if args.convert else None
-    write_text(args.output, render(args.run, convert, args.train_command, args.convert_command, hardware))
+    write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware))
     print(f"wrote {args.output}")
 
 
