@@ -66,8 +66,9 @@ def pipeline_text(report: dict) -> str:
     if st:
         until = "the first face" if st["first_result"] == "face line" else "exit (no face in the first frame)"
         runs = ", ".join(f"{v:.2f}" for v in st["runs_s"])
+        rss = f"; its peak RSS by then {st['peak_rss_mb']:.0f} MB" if st["peak_rss_mb"] is not None else ""
         lines.append(f"start-up: {st['s']:.2f} s from process start to {until} (median of fresh "
-                     f"`fer-edge run --max-frames 1` processes: {runs} s; peak RSS {st['peak_rss_mb']:.0f} MB)")
+                     f"`fer-edge run --max-frames 1` processes: {runs} s{rss})")
     else:
         lines.append("start-up: not measured (--startup-runs 0)")
     lines.append(f"peak RSS: {report['peak_rss_mb']:.0f} MB (this process, all runs)")

@@ -5,12 +5,12 @@ opening the source, the first frame."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 
+from fer_edge.edge.bench_stats import vm_hwm_mb
 from fer_edge.errors import FerEdgeError
 
 
@@ -28,14 +28,15 @@ def startup_command(camera: str | None, source: str | None, model: str | None, t
 def measure_startup(camera: str | None, source: str | None, model: str | None, threads: int,
                     min_confidence: float, runs: int = 3) -> dict:
     """The median of `runs` fresh processes (start-up varies with the disk cache and other load):
-    {"s", "runs_s", "first_result", "exit_s", "peak_rss_mb", "command"}."""
+    {"s", "runs_s", "first_result", "exit_s", "peak_rss_mb" (up to the first result; None where
+    it cannot be read), "command"}."""
     results = [_one_startup(camera, source, model, threads, min_confidence) for _ in range(max(1, runs))]
     times = sorted(r["s"] for r in results)
     median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
     out = dict(results[0])
+    rss = [r["peak_rss_mb"] for r in results if r["peak_rss_mb"] is not None]
     out.update(s=round(median, 3), runs_s=[r["s"] for r in results],
-               exit_s=round(max(r["exit_s"] for r in results), 3),
-               peak_rss_mb=max(r["peak_rss_mb"] for r in results))
+               exit_s=round(max(r["exit_s"] for r in results), 3), peak_rss_mb=max(rss) if rss else None)
     return out
 
 
@@ -49,34 +50,28 @@ def _one_startup(camera: str | None, source: str | None, model: str | None, thre
         try:
             first = proc.stdout.readline()
             t_first = time.perf_counter() - t0
+            # Its peak memory up to the first result, read while it still runs: the rusage of a child
+            # counts the parent's size at fork as the child's peak, so it cannot be used.
+            rss = vm_hwm_mb(proc.pid) if first.strip() else None
             proc.stdout.read()  # the rest, so the child never blocks on a full pipe
-            # wait4 gives this child's own peak memory (RUSAGE_CHILDREN would mix in every earlier child).
-            _, status, usage = _wait4(proc, timeout)
+            code = _wait(proc, timeout)
         except BaseException:
             proc.kill()
             proc.wait()
             raise
         t_exit = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
         if code != 0:
             err.seek(0)
             lines = [ln for ln in err.read().strip().splitlines() if ln.strip()]
             why = lines[-1] if lines else f"exit status {code}"
             raise FerEdgeError(f"start-up run failed: {why}")
-    # ru_maxrss is KiB on Linux, bytes on macOS.
-    rss = usage.ru_maxrss / (1024.0 * 1024.0) if sys.platform == "darwin" else usage.ru_maxrss / 1024.0
     got_line = bool(first.strip())
     return {"s": round(t_first if got_line else t_exit, 3), "first_result": "face line" if got_line else "exit",
-            "exit_s": round(t_exit, 3), "peak_rss_mb": round(rss, 1), "command": cmd}
+            "exit_s": round(t_exit, 3), "peak_rss_mb": rss, "command": cmd}
 
 
-def _wait4(proc: subprocess.Popen, timeout: float):
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait for it again
-            return pid, status, usage
-        if time.monotonic() > deadline:
-            raise FerEdgeError(f"start-up run did not finish within {timeout:.0f} s")
-        time.sleep(0.01)
+def _wait(proc: subprocess.Popen, timeout: float) -> int:
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        raise FerEdgeError(f"start-up run did not finish within {timeout:.0f} s") from None

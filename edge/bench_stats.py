@@ -26,9 +26,28 @@ def latency_ms(seconds: list[float] | np.ndarray) -> dict[str, float]:
             "mean_ms": round(float(a.mean()), 4), "max_ms": round(float(a.max()), 4)}
 
 
+def vm_hwm_mb(pid: int | str = "self") -> float | None:
+    """Peak resident memory of a process's own address space (Linux VmHWM), or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
-    """Highest resident memory of this process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Highest resident memory of this process so far.
+
+    VmHWM where Linux has it: ru_maxrss is not the process's own, because exec() carries over the
+    peak of the forked parent (a bench started from a big process would report that process's size).
+    """
+    hwm = vm_hwm_mb()
+    if hwm is not None:
+        return hwm
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return round(peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0, 1)
 
 

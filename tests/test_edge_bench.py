@@ -86,7 +86,7 @@ def test_startup_is_a_fresh_run_process(video_report):
     st = video_report["startup"]
     assert st["first_result"] == "face line"  # the video's first frame has a face
     assert st["s"] == video_report["startup_s"] and st["runs_s"] == [st["s"]]
-    assert st["exit_s"] >= st["s"] and st["peak_rss_mb"] > 0
+    assert st["exit_s"] >= st["s"] and 0 < st["peak_rss_mb"] < 1000
     assert st["command"][1:4] == ["-m", "fer_edge", "run"] and "--max-frames" in st["command"]
 
 
@@ -280,10 +280,12 @@ def test_compare_script_fer_edge_side_on_decoded_frames(tmp_path, edge_model):
     frames, decoded, k = compare_fer.decode(str(media(VIDEO)), 6, (640, 480))
     assert frames.shape == (6, 480, 640, 3) and decoded == (640, 360) and k == 6
     np.save(tmp_path / "frames.npy", frames)
+    ballast = np.ones(700 * 2**20, np.uint8)  # the parent's size must not count as the worker's peak
     raw = compare_fer.run_worker([sys.executable, str(COMPARE.parent / "fer_edge_worker.py"),
                                   str(tmp_path / "frames.npy"), "8", "2", str(edge_model), "1"])
     assert len(raw["latency_s"]) == 8 and raw["faces"] == [1] * 8  # cycles the 6 frames
-    assert raw["startup_s"] > 0 and raw["peak_rss_mb"] > raw["frames_mb"] > 0
+    assert raw["startup_s"] > 0 and 700 > raw["peak_rss_mb"] > raw["frames_mb"] > 0
+    del ballast
     s = compare_fer.summarise(raw)
     assert s["frames_one_face"] == 8 and s["fps"] > 0 and s["median_ms"] <= s["p99_ms"]
 
