@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from fer_edge.edge.sources import Frame, Source
-from fer_edge.errors import FerEdgeError
+from fer_edge.edge.sources import Frame, Source, parse_wxh
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -132,12 +131,4 @@ class PrefetchReader(Source):
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
     """--size WxH, e.g. 640x480; None keeps frames as decoded."""
-    if not text:
-        return None
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise FerEdgeError(f"--size takes WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
-    if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise FerEdgeError(f"--size must lie between 16x16 and 8192x8192, got {text!r}")
-    return w, h
+    return parse_wxh(text, "--size", 16, 8192)

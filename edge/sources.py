@@ -294,16 +294,23 @@ class LatestFrameReader(Source):
             self.inner.close()
 
 
-def parse_resolution(text: str | None) -> tuple[int, int] | None:
+def parse_wxh(text: str | None, option: str = "--resolution", low: int = 1, high: int = 1 << 16) -> tuple[int, int] | None:
+    """WIDTHxHEIGHT (e.g. 640x480) given to `option`; None when not given."""
     if not text:
         return None
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise FerEdgeError(f"--resolution takes WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
-    if w <= 0 or h <= 0:
-        raise FerEdgeError(f"--resolution must be positive, got {text!r}")
+        raise FerEdgeError(f"{option} takes WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
+    if not (low <= w <= high and low <= h <= high):
+        if low == 1:
+            raise FerEdgeError(f"{option} must be positive, got {text!r}")
+        raise FerEdgeError(f"{option} must lie between {low}x{low} and {high}x{high}, got {text!r}")
     return w, h
+
+
+def parse_resolution(text: str | None) -> tuple[int, int] | None:
+    return parse_wxh(text, "--resolution")
 
 
 def open_source(camera: str | None = None, source: str | None = None,
