@@ -8,14 +8,13 @@ A video shorter than the run is reopened at its end; the seconds spent reopening
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
 
-from fer_edge.edge.sources import Frame, Source, parse_wxh
+from fer_edge.edge.sources import Frame, Source, ThreadedReader, parse_wxh
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -77,7 +76,7 @@ class LoopedSource(Source):
 _END = object()
 
 
-class PrefetchReader(Source):
+class PrefetchReader(ThreadedReader):
     """Reads a file source on its own thread, a few frames ahead, dropping none.
 
     Overlaps decoding with inference the way a capture thread overlaps camera I/O, but keeps
@@ -85,13 +84,9 @@ class PrefetchReader(Source):
     """
 
     def __init__(self, inner: Source, depth: int = 2):
-        self.inner = inner
-        self.name, self.fps, self.live, self.sequence = inner.name, inner.fps, inner.live, inner.sequence
+        super().__init__(inner, "fer-edge-prefetch")
         self.frame_count = inner.frame_count
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="fer-edge-prefetch", daemon=True)
 
     def _put(self, item) -> bool:
         while not self._stop.is_set():
@@ -120,13 +115,6 @@ class PrefetchReader(Source):
                     raise self._error
                 return
             yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=3.0)
-        if not self._thread.is_alive():
-            self.inner.close()
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

@@ -234,7 +234,31 @@ class ImageSource(Source):
             raise FerEdgeError(f"{self.name}: none of its {len(self.paths)} images is readable")
 
 
-class LatestFrameReader(Source):
+class ThreadedReader(Source):
+    """Base of the readers that pull frames from `inner` on their own thread: they share the
+    source's description, the stop flag, the error handed to the consumer, and how they close."""
+
+    def __init__(self, inner: Source, thread_name: str):
+        self.inner = inner
+        self.name, self.fps, self.live, self.sequence = inner.name, inner.fps, inner.live, inner.sequence
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3.0)
+        # Releasing a capture while the thread is still blocked in a read can crash the backend;
+        # a thread stuck that long is a dead device, left to die with the (daemon) thread.
+        if not self._thread.is_alive():
+            self.inner.close()
+
+
+class LatestFrameReader(ThreadedReader):
     """Reads a live source on its own thread and hands out only the newest frame.
 
     A camera or stream buffers frames while the pipeline is busy; reading them in order would
@@ -243,16 +267,12 @@ class LatestFrameReader(Source):
     """
 
     def __init__(self, inner: Source):
-        self.inner = inner
-        self.name, self.fps, self.live, self.sequence = inner.name, inner.fps, inner.live, inner.sequence
+        super().__init__(inner, "fer-edge-capture")
         self.frame_count = None
         self.dropped = 0
         self._cond = threading.Condition()
         self._frame: Frame | None = None
-        self._error: BaseException | None = None
         self._done = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fer-edge-capture", daemon=True)
 
     def _run(self) -> None:
         try:
@@ -283,15 +303,6 @@ class LatestFrameReader(Source):
                         raise self._error
                     return
             yield frame
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=3.0)
-        # Releasing a capture while the thread is still blocked in a read can crash the backend;
-        # a thread stuck that long is a dead device, left to die with the (daemon) thread.
-        if not self._thread.is_alive():
-            self.inner.close()
 
 
 def parse_wxh(text: str | None, option: str = "--resolution", low: int = 1, high: int = 1 << 16) -> tuple[int, int] | None:
