@@ -71,6 +71,9 @@ class FerBatches(keras.utils.PyDataset):
             return x, y
         return x, y, self.weights[self.labels[idx]]
 
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
         self.order = self._order()
+
+    def on_epoch_end(self) -> None:
+        self.set_epoch(self.epoch + 1)

@@ -7,6 +7,7 @@ best PublicTest epoch so far), and at the end <model>.keras and metrics.json.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,8 +150,6 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
     if resume:
         if not run.can_resume():
             raise FerEdgeError(f"{run.root}: nothing to resume (no checkpoint/state.json)")
-        import json
-
         saved = json.loads(run.config.read_text())
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
@@ -177,8 +176,6 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
     with scope:
         if resume:
             wrapper = keras.saving.load_model(run.last)
-            import json
-
             state = json.loads(run.state.read_text())
         else:
             core = _build_core(cfg)
@@ -191,26 +188,22 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
                      "wall_s": 0.0}
     core_name = wrapper.layers[-1].name  # the deployable model nested in the training wrapper
     state["wall_s_before"] = state.get("wall_s", 0.0)
-    batches.epoch = state["epoch"]
-    batches.order = batches._order()
+    batches.set_epoch(state["epoch"])  # a resumed run continues the same shuffling sequence
     started = time.time()
     callbacks = [EpochBook(run, core_name, state, cfg.patience, started)]
     if progress:
         from tqdm.keras import TqdmCallback
 
         callbacks.append(TqdmCallback(verbose=1))
-    interrupted = False
     if state["epoch"] < cfg.epochs and state["wait"] < cfg.patience:
         try:
             wrapper.fit(batches, validation_data=val_data, epochs=cfg.epochs, initial_epoch=state["epoch"],
                         callbacks=callbacks, verbose=0)
         except KeyboardInterrupt:
-            interrupted = True
-    if interrupted:
-        # Keep what the interrupted epoch learned; --resume restarts that epoch from these weights.
-        save_keras(wrapper, run.last)
-        write_json(run.state, state)
-        raise KeyboardInterrupt
+            # Keep what the interrupted epoch learned; --resume restarts that epoch from these weights.
+            save_keras(wrapper, run.last)
+            write_json(run.state, state)
+            raise
     return finish(run, cfg, state, dist_desc, x_val, y_val)
 
 
