@@ -16,7 +16,7 @@ from fer_edge.cli import cli  # noqa: E402
 from fer_edge.data.cache import load  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
 from fer_edge.train import trainer as trainer_mod  # noqa: E402
-from fer_edge.train.models import build_baseline, build_ferlite  # noqa: E402
+from fer_edge.train.models import build_baseline, build_ferfast, build_ferlite  # noqa: E402
 from fer_edge.train.predict import predict_keras  # noqa: E402
 from fer_edge.train.resnet50 import build_backbone, check_vggface_file, load_h5_by_name  # noqa: E402
 from fer_edge.train.trainer import TrainConfig, train_model  # noqa: E402
@@ -28,7 +28,7 @@ def run_cli(*args):
     return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("model", ["baseline", "ferlite"])
+@pytest.mark.parametrize("model", ["baseline", "ferlite", "ferfast"])
 def test_one_epoch_then_save_load_gives_identical_predictions(fer_tiny_train, tmp_path, model):
     out = tmp_path / model
     res = run_cli("train", "--model", model, "--data", fer_tiny_train, "--epochs", "1", "--batch-size", "32",
@@ -94,12 +94,24 @@ def test_resume_without_checkpoint_is_a_clear_error(fer_tiny_train, tmp_path):
 
 
 def test_distillation_and_one_device_distribution(fer_tiny_train, tmp_path):
-    teacher = build_baseline()
-    teacher.save(tmp_path / "teacher.keras")
+    build_baseline().save(tmp_path / "teacher.keras")
+    build_ferlite().save(tmp_path / "teacher2.keras")
+    teachers = [str(tmp_path / "teacher.keras"), str(tmp_path / "teacher2.keras")]  # an ensemble teacher
     r = train_model(TrainConfig(model="ferlite", data=str(fer_tiny_train), out=str(tmp_path / "student"), epochs=1,
-                                batch_size=32, teacher=str(tmp_path / "teacher.keras"), distribute=True), progress=False)
+                                batch_size=32, teacher=teachers, distribute=True), progress=False)
     assert r["distribution"].startswith("tf.distribute.MirroredStrategy (1 replicas)")
     assert (tmp_path / "student" / "ferlite.keras").is_file()
+
+
+def test_several_teachers_distil_as_their_mean(tmp_path):
+    a, b = build_baseline(), build_ferfast()
+    a.save(tmp_path / "a.keras")
+    b.save(tmp_path / "b.keras")
+    images = np.random.default_rng(3).integers(0, 256, (9, 48, 48), dtype=np.uint8)
+    got = trainer_mod._teacher_targets([str(tmp_path / "a.keras"), str(tmp_path / "b.keras")], images)
+    expected = (predict_keras(a, images, tta_flip=True) + predict_keras(b, images, tta_flip=True)) / 2
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert not np.allclose(got, predict_keras(a, images, tta_flip=True), atol=1e-3)
 
 
 def test_evaluate_on_a_privatetest_only_csv(fer_tiny_train, tmp_path):
@@ -171,8 +183,16 @@ def test_vggface_weights_are_checked_and_load_by_layer_name(tmp_path):
                                src.get_layer("conv5_3_1x1_increase").get_weights()[0] + 0.5)
 
 
-def test_ferlite_is_small():
-    assert build_ferlite().count_params() <= 1_500_000
+@pytest.mark.parametrize("build", [build_ferlite, build_ferfast])
+def test_edge_models_are_small(build):
+    assert build().count_params() <= 1_500_000
+
+
+def test_ferfast_needs_no_more_multiplies_than_baseline_plus_a_third():
+    # its latency budget is the baseline's: plain convolutions, about the same arithmetic
+    from fer_edge.train.complexity import count_macs
+
+    assert count_macs(build_ferfast()) <= 1.4 * count_macs(build_baseline())
 
 
 def test_init_starts_from_a_saved_model_and_refuses_another_architecture(fer_tiny_train, tmp_path):
@@ -187,3 +207,10 @@ def test_init_starts_from_a_saved_model_and_refuses_another_architecture(fer_tin
     with pytest.raises(FerEdgeError, match="do not fit a ferlite model"):
         train_model(TrainConfig(model="ferlite", data=str(fer_tiny_train), out=str(tmp_path / "x"), epochs=1,
                                 init=str(tmp_path / "start.keras")), progress=False)
+
+
+def test_the_cli_offers_every_model_the_trainer_builds():
+    from fer_edge.train.commands import MODEL_NAMES
+    from fer_edge.train.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-MODEL_NAMES = ("baseline", "ferlite", "resnet50")
+MODEL_NAMES = ("baseline", "ferlite", "ferfast", "resnet50")  # MODELS keys; kept here so --help needs no Keras
 
 
 @click.command()
@@ -27,7 +27,8 @@ MODEL_NAMES = ("baseline", "ferlite", "resnet50")
 @click.option("--patience", default=15, show_default=True, type=click.IntRange(min=1), help="Early stopping: epochs without a better PublicTest accuracy.")
 @click.option("--weights", default=None, help="resnet50 only: 'vggface:FILE' (rcmalli no-top ResNet50 .h5, sha256-checked) or 'none'.")
 @click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite only: base channel width.")
-@click.option("--teacher", default=None, type=click.Path(), help="Distil from this .keras teacher's probabilities.")
+@click.option("--teacher", multiple=True, type=click.Path(),
+              help="Distil from this .keras teacher's probabilities; repeat it to distil from the mean of several (an ensemble).")
 @click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")
 @click.option("--temperature", default=4.0, show_default=True, type=click.FloatRange(min=1))
 @click.option("--init", default=None, type=click.Path(), help="Start from this .keras model's weights (fine-tuning, e.g. with --no-augment and a lower --lr).")
@@ -45,7 +46,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
                       batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
                       seed=seed, augment=augment, aug_strength=aug_strength, class_weight=class_weight, patience=patience, weights=weights,
-                      distribute=distribute, teacher=teacher, alpha=alpha, temperature=temperature, limit=limit,
+                      distribute=distribute, teacher=list(teacher) or None, alpha=alpha, temperature=temperature, limit=limit,
                       width=width, init=init)
     try:
         result = train_model(cfg, resume=resume, progress=not quiet)

@@ -48,7 +48,7 @@ class TrainConfig:
     patience: int = 15
     weights: str | None = None  # resnet50: "vggface:FILE" or None
     distribute: bool = False
-    teacher: str | None = None
+    teacher: list[str] | None = None  # one or more .keras teachers; several are averaged (an ensemble)
     alpha: float = 0.5
     temperature: float = 4.0
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
@@ -136,11 +136,13 @@ def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> No
     wrapper.compile(optimizer=optimizer, loss=loss, metrics=[LabelAccuracy()])
 
 
-def _teacher_targets(path: str, images: np.ndarray) -> np.ndarray:
-    if not Path(path).is_file():
-        raise FerEdgeError(f"{path}: no such teacher model")
-    teacher = keras.saving.load_model(path, compile=False)
-    return predict_keras(teacher, images, tta_flip=True)
+def _teacher_targets(paths: list[str], images: np.ndarray) -> np.ndarray:
+    """The teachers' mean flip-TTA probabilities: several teachers distil as one ensemble."""
+    for path in paths:
+        if not Path(path).is_file():
+            raise FerEdgeError(f"{path}: no such teacher model")
+    probs = [predict_keras(keras.saving.load_model(path, compile=False), images, tta_flip=True) for path in paths]
+    return np.mean(probs, axis=0)
 
 
 def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
@@ -154,6 +156,8 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
         cfg = TrainConfig(**{**saved, "epochs": cfg.epochs})  # the run's own settings; epochs may grow
+        if isinstance(cfg.teacher, str):  # runs saved before --teacher could repeat
+            cfg.teacher = [cfg.teacher]
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
 
