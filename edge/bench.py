@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -32,12 +33,16 @@ from fer_edge.edge.pipeline import STAGES, Pipeline
 from fer_edge.edge.sources import LatestFrameReader, Source, open_source
 from fer_edge.errors import FerEdgeError
 
+if TYPE_CHECKING:
+    from fer_edge.edge.classifier import FaceClassifier
+    from fer_edge.edge.ensemble import EnsembleClassifier
+
 
 @dataclass
 class BenchOptions:
     camera: str | None
     source: str | None
-    model: Path
+    models: tuple[Path, ...]  # several: their ensemble, as `fer-edge run --model A --model B`
     frames: int = 300
     threads: tuple[int, ...] = (2,)
     capture_thread: bool | None = None  # None: measure with and without
@@ -126,11 +131,25 @@ def _wrap(looped: LoopedSource, threaded: bool) -> Source:
     return LatestFrameReader(looped) if looped.live else PrefetchReader(looped)
 
 
+def model_entry(classifier: FaceClassifier | EnsembleClassifier) -> dict:
+    """The report's model: one model as it is; an ensemble named as `fer-edge evaluate` names it,
+    `ensemble(a, b)`, with every member's path in `paths`."""
+    members = getattr(classifier, "members", [classifier])
+    info = classifier.info
+    paths = [str(m.path) for m in members]
+    names = [m.info.name for m in members]
+    precisions = list(dict.fromkeys(m.info.precision for m in members))  # distinct, in member order
+    several = len(members) > 1
+    return {"path": f"ensemble({', '.join(paths)})" if several else paths[0], "paths": paths,
+            "name": f"ensemble({', '.join(names)})" if several else names[0], "precision": "+".join(precisions),
+            "input": [info.input_size, info.input_size, info.channels]}
+
+
 def run_bench(opts: BenchOptions) -> dict:
     """All configurations (threads x capture thread on/off); the first is the headline, with
     `fer-edge run`'s default capture mode (off for files, on for cameras and streams)."""
-    from fer_edge.edge.classifier import FaceClassifier
     from fer_edge.edge.detector import FaceDetector
+    from fer_edge.edge.ensemble import load_classifier
 
     started_on = machine()
 
@@ -138,10 +157,10 @@ def run_bench(opts: BenchOptions) -> dict:
         return open_source(opts.camera, opts.source, opts.size if opts.camera is not None else None)
 
     with quiet_native_stderr():
-        FaceClassifier(opts.model, opts.threads[0])  # a bad model fails here, before any timing
+        load_classifier(opts.models, opts.threads[0])  # a bad model or ensemble fails here, before any timing
     opener().close()  # and a bad source too
-    startup = (measure_startup(opts.camera, opts.source, str(opts.model), opts.threads[0], opts.min_confidence,
-                               opts.startup_runs) if opts.startup_runs else None)
+    startup = (measure_startup(opts.camera, opts.source, [str(m) for m in opts.models], opts.threads[0],
+                               opts.min_confidence, opts.startup_runs) if opts.startup_runs else None)
 
     detector = FaceDetector(opts.min_confidence)
     runs = []
@@ -153,7 +172,7 @@ def run_bench(opts: BenchOptions) -> dict:
         modes = [opts.capture_thread] if opts.capture_thread is not None else [default_mode, not default_mode]
         for threads in opts.threads:
             with quiet_native_stderr():
-                classifier = FaceClassifier(opts.model, threads)
+                classifier = load_classifier(opts.models, threads)
             pipeline = Pipeline(detector, classifier)
             for threaded in modes:
                 looped = LoopedSource(opener, opts.size)
@@ -169,7 +188,6 @@ def run_bench(opts: BenchOptions) -> dict:
         detector.close()
 
     head = runs[0]
-    info = classifier.info
     out = dict(head)
     out.update({
         "startup_s": startup["s"] if startup else None,
@@ -178,8 +196,7 @@ def run_bench(opts: BenchOptions) -> dict:
         "source": {"name": opts.source if opts.source is not None else f"camera {opts.camera}", "live": live,
                    "decoded_size": list(decoded) if decoded else None,
                    "size": list(opts.size) if opts.size else (list(decoded) if decoded else None)},
-        "model": {"path": str(opts.model), "name": info.name, "precision": info.precision,
-                  "input": [info.input_size, info.input_size, info.channels]},
+        "model": model_entry(classifier),
         "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence,
         "machine": started_on, "load_average_end": load_average(),
         "runs": runs,

@@ -9,6 +9,7 @@ fixed random grey levels: the networks' cost does not depend on the pixel values
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +37,20 @@ def discover(folder: Path) -> list[Path]:
     return found
 
 
-def model_paths(model: str | None) -> list[Path]:
-    """--model FILE: that model; --model FOLDER: the models in it; none: the models in models/."""
-    if model is None:
+def model_paths(models: Sequence[str]) -> list[Path]:
+    """Each --model FILE: that model; each --model FOLDER: the models in it; none: the models in models/."""
+    if not models:
         return discover(models_dir())
-    path = Path(model)
-    if path.is_dir():
-        return discover(path)
-    if not path.is_file():
-        raise FerEdgeError(f"{path}: no such model file")
-    return [path]
+    found: list[Path] = []
+    for model in models:
+        path = Path(model)
+        if path.is_dir():
+            found += discover(path)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FerEdgeError(f"{path}: no such model file")
+    return list(dict.fromkeys(found))  # a model named twice is timed once
 
 
 def time_model(path: Path, threads: int, runs: int, seed: int = 0) -> dict:
@@ -75,8 +80,8 @@ def time_model(path: Path, threads: int, runs: int, seed: int = 0) -> dict:
     return out
 
 
-def run_classify_bench(model: str | None, threads: tuple[int, ...], runs: int) -> dict:
-    paths = model_paths(model)
+def run_classify_bench(models: Sequence[str], threads: tuple[int, ...], runs: int) -> dict:
+    paths = model_paths(models)
     started_on = machine()
     results = []
     for path in paths:

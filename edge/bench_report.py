@@ -52,7 +52,7 @@ def pipeline_text(report: dict) -> str:
     else:
         frames = f"{size[0]}x{size[1]}" if size else "size unknown"
     lines = [f"fer-edge bench: {where} ({frames}), model {model['name']} ({model['precision']}, "
-             f"{Path(model['path']).name}), {report['warmup']} warm-up frames",
+             f"{', '.join(Path(p).name for p in model['paths'])}), {report['warmup']} warm-up frames",
              machine_line(report), ""]
     for run in report["runs"]:
         lines += [_run_title(run), _stage_table(run), ""]

@@ -9,28 +9,29 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 
 from fer_edge.edge.bench_stats import vm_hwm_mb
 from fer_edge.errors import FerEdgeError
 
 
-def startup_command(camera: str | None, source: str | None, model: str | None, threads: int,
+def startup_command(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float) -> list[str]:
     cmd = [sys.executable, "-m", "fer_edge", "run"]
     cmd += ["--camera", camera] if camera is not None else ["--source", str(source)]
     cmd += ["--headless", "--jsonl", "-", "--max-frames", "1", "--threads", str(threads),
             "--min-confidence", str(min_confidence)]
-    if model:
+    for model in models:  # none: run's default model; several: its ensemble
         cmd += ["--model", str(model)]
     return cmd
 
 
-def measure_startup(camera: str | None, source: str | None, model: str | None, threads: int,
+def measure_startup(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float, runs: int = 3) -> dict:
     """The median of `runs` fresh processes (start-up varies with the disk cache and other load):
     {"s", "runs_s", "first_result", "exit_s", "peak_rss_mb" (up to the first result; None where
     it cannot be read), "command"}."""
-    results = [_one_startup(camera, source, model, threads, min_confidence) for _ in range(max(1, runs))]
+    results = [_one_startup(camera, source, models, threads, min_confidence) for _ in range(max(1, runs))]
     times = sorted(r["s"] for r in results)
     median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
     out = dict(results[0])
@@ -40,9 +41,9 @@ def measure_startup(camera: str | None, source: str | None, model: str | None, t
     return out
 
 
-def _one_startup(camera: str | None, source: str | None, model: str | None, threads: int,
+def _one_startup(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                  min_confidence: float, timeout: float = 120.0) -> dict:
-    cmd = startup_command(camera, source, model, threads, min_confidence)
+    cmd = startup_command(camera, source, models, threads, min_confidence)
     # stderr to a file, not a pipe: a pipe nobody reads could fill and stall the child.
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()

@@ -15,8 +15,9 @@ LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
               help="Live camera: `picam` for the Raspberry Pi camera (picamera2), or an OpenCV webcam number.")
 @click.option("--source", metavar="PATH|URL",
               help="A video file, an image, a folder of images, or an RTSP/HTTP stream.")
-@click.option("--model", type=click.Path(dir_okay=False),
-              help="Expression model (.tflite with its .meta.json).  [default: the shipped int8 model]")
+@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False),
+              help="Expression model (.tflite with its .meta.json); repeat to average several models (an "
+                   "ensemble).  [default: the shipped int8 model]")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
               help="CPU threads for the expression model.")
 @click.option("--min-confidence", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
@@ -35,7 +36,7 @@ LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 @click.option("--capture-thread/--no-capture-thread", default=None,
               help="Read a camera or stream on its own thread and always process the newest frame.  "
                    "[default: on for cameras and streams, off for files]")
-def run(camera, source, model, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
+def run(camera, source, models, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
         max_frames, resolution, capture_thread) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
@@ -49,10 +50,10 @@ def run(camera, source, model, threads, min_confidence, smooth, display, output_
     """
     from pathlib import Path
 
-    from fer_edge.edge.classifier import FaceClassifier
     from fer_edge.edge.console import quiet_native_stderr
     from fer_edge.edge.detector import FaceDetector
     from fer_edge.edge.display import Window, display_problem
+    from fer_edge.edge.ensemble import load_classifier
     from fer_edge.edge.outputs import Outputs
     from fer_edge.edge.pipeline import Pipeline
     from fer_edge.edge.runner import run as run_loop
@@ -76,7 +77,7 @@ def run(camera, source, model, threads, min_confidence, smooth, display, output_
     size = parse_resolution(resolution)
 
     with quiet_native_stderr():
-        classifier = FaceClassifier(Path(model) if model else default_model(), threads)
+        classifier = load_classifier([Path(m) for m in models] or [default_model()], threads)
     frames = open_source(camera, source, size)
     detector = outputs = window = None
     try:
@@ -115,8 +116,9 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--camera", metavar="picam|N", help="Live camera: `picam` or an OpenCV webcam number.")
 @click.option("--source", metavar="PATH|URL",
               help="A video (looped when shorter than the run), an image, a folder of images, or a stream.")
-@click.option("--model", type=click.Path(),
-              help="Expression model (.tflite with its .meta.json); with --classify-only also a folder of them.  "
+@click.option("--model", "models", multiple=True, type=click.Path(),
+              help="Expression model (.tflite with its .meta.json); repeat to average several models (an "
+                   "ensemble). With --classify-only, also a folder of them; each model is then timed alone.  "
                    "[default: the shipped int8 model; with --classify-only, every model in models/]")
 @click.option("--frames", default=300, show_default=True, type=click.IntRange(min=1),
               help="Frames to measure per configuration (with --classify-only: calls per model and batch size).")
@@ -138,8 +140,8 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--classify-only", is_flag=True,
               help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def bench(camera, source, model, frames, warmup, threads_text, size, capture_thread, draw, min_confidence, startup_runs,
-          classify_only, as_json) -> None:
+def bench(camera, source, models, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,
+          startup_runs, classify_only, as_json) -> None:
     """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
     the real pipeline on this device.
 
@@ -159,7 +161,7 @@ def bench(camera, source, model, frames, warmup, threads_text, size, capture_thr
 
         if camera is not None or source is not None:
             raise FerEdgeError("--classify-only times the model alone: it takes no --camera or --source")
-        report = run_classify_bench(model, threads, frames)
+        report = run_classify_bench(models, threads, frames)
         click.echo(json.dumps(report) if as_json else classify_text(report))
         return
 
@@ -173,10 +175,11 @@ def bench(camera, source, model, frames, warmup, threads_text, size, capture_thr
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
     size_wh = parse_size(size)
-    if model is not None and not Path(model).is_file():
-        raise FerEdgeError(f"{model}: no such model file")
-    opts = BenchOptions(camera=camera, source=source, model=Path(model) if model else default_model(), frames=frames,
-                        threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
+    for model in models:
+        if not Path(model).is_file():
+            raise FerEdgeError(f"{model}: no such model file")
+    opts = BenchOptions(camera=camera, source=source, models=tuple(Path(m) for m in models) or (default_model(),),
+                        frames=frames, threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
                         draw=draw, min_confidence=min_confidence, startup_runs=startup_runs)
     report = run_bench(opts)
     click.echo(json.dumps(report) if as_json else pipeline_text(report))

@@ -33,9 +33,12 @@ MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 REAL_VIDEO_CAPTURE = cv2.VideoCapture  # taken before any test replaces it
 REPO = Path(__file__).resolve().parents[1]
 
-# (file name, input size, channels): the FER-sized grey model, and a 3-channel one standing in for
-# the ResNet50 variant (197x197x3) at a size that keeps the tests quick.
-TEST_MODELS = {"grey": ("edge_test_grey_int8.tflite", 48, 1), "rgb": ("edge_test_rgb_int8.tflite", 64, 3)}
+# (file name, input size, channels, weight seed): the FER-sized grey model; a second one with other
+# weights, so an ensemble of the two differs from either; and a 3-channel one standing in for the
+# ResNet50 variant (197x197x3) at a size that keeps the tests quick.
+TEST_MODELS = {"grey": ("edge_test_grey_int8.tflite", 48, 1, 0),
+               "grey_b": ("edge_test_grey_b_int8.tflite", 48, 1, 7),
+               "rgb": ("edge_test_rgb_int8.tflite", 64, 3, 0)}
 
 
 def media(name: str) -> Path:
@@ -48,7 +51,7 @@ def media(name: str) -> Path:
 
 def build_models(out_dir: Path) -> dict[str, Path]:
     """Build the test models into out_dir (once: existing files are reused) and return their paths."""
-    paths = {key: out_dir / name for key, (name, _, _) in TEST_MODELS.items()}
+    paths = {key: out_dir / name for key, (name, *_) in TEST_MODELS.items()}
     if all(p.is_file() and p.with_name(p.stem + ".meta.json").is_file() for p in paths.values()):
         return paths
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +71,7 @@ def build_models(out_dir: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def edge_models(request, tmp_path_factory) -> dict[str, Path]:
-    """{'grey': 48x48x1 int8 model, 'rgb': 64x64x3 int8 model}; or FER_EDGE_TEST_MODEL for both.
+    """{'grey', 'grey_b': 48x48x1 int8 models, 'rgb': 64x64x3 int8 model}; or FER_EDGE_TEST_MODEL for all.
 
     Kept in pytest's cache folder (.pytest_cache), keyed by the builder's source, because starting
     TensorFlow to build them costs 5-30 s; with the cache disabled they go to the session's temp dir.
@@ -204,8 +207,8 @@ def _build(out_dir: Path) -> None:  # runs in a subprocess: the only place that 
 
     from fer_edge.modelinfo import ModelInfo, write_info
 
-    for key, (name, size, channels) in TEST_MODELS.items():
-        keras.utils.set_random_seed(0)
+    for key, (name, size, channels, seed) in TEST_MODELS.items():
+        keras.utils.set_random_seed(seed)
         # Untrained, but its scores must move with the face (the smoothing test measures that):
         # a coarse spatial map flattened, rather than global pooling, and a wide output layer.
         model = keras.Sequential([
@@ -214,7 +217,7 @@ def _build(out_dir: Path) -> None:  # runs in a subprocess: the only place that 
             keras.layers.Conv2D(8, 5, strides=4, activation="relu"),
             keras.layers.Flatten(),
             keras.layers.Dense(7, activation="softmax",
-                               kernel_initializer=keras.initializers.RandomNormal(stddev=0.15, seed=1)),
+                               kernel_initializer=keras.initializers.RandomNormal(stddev=0.15, seed=1 + seed)),
         ])
         rng = np.random.default_rng(0)
 
