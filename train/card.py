@@ -34,12 +34,18 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def _short(path: str) -> str:
+    """Run folder and file name: every stage's model is `<model>.keras`, so the folder tells them apart."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
 def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
     aug = f"augmentation x{cfg.get('aug_strength', 1.0)}" if cfg["augment"] else "no augmentation"
-    start = f"from {Path(cfg['init']).name}" if cfg.get("init") else "from scratch"
+    start = f"from {_short(cfg['init'])}" if cfg.get("init") else "from scratch"
     teachers = cfg.get("teacher") or []
     teachers = [teachers] if isinstance(teachers, str) else teachers  # runs saved before --teacher could repeat
-    teacher = f", distilled from {' + '.join(Path(t).name for t in teachers)}" if teachers else ""
+    teacher = f", distilled from {' + '.join(_short(t) for t in teachers)}" if teachers else ""
     return (f"| {i} | {start}{teacher}; {aug}; AdamW peak lr {cfg['learning_rate']}, batch {cfg['batch_size']}, "
             f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']} | "
             f"{metrics['epochs_run']} of {cfg['epochs']} (best {metrics['best_epoch']}) | "

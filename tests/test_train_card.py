@@ -1,0 +1,37 @@
+"""Model cards are rendered from the run files; the stage rows must say where each stage started
+and which teachers it learned from, since every stage's model is called `<model>.keras`."""
+
+from __future__ import annotations
+
+import json
+
+from fer_edge.train.card import render
+
+
+def _run(root, name, config, accuracy):
+    run = root / name
+    run.mkdir()
+    base = {"model": "ferfast", "epochs": 10, "learning_rate": 3e-4, "batch_size": 64, "class_weight": "sqrt",
+            "label_smoothing": 0.1, "augment": False, "aug_strength": 1.0, "init": None, "teacher": None}
+    (run / "config.json").write_text(json.dumps({**base, **config}))
+    per_class = {"happy": {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 10}}
+    (run / "metrics.json").write_text(json.dumps({
+        "model": "ferfast", "params": 542807, "epochs_run": 10, "best_epoch": 7, "wall_s": 120.0, "n": 10,
+        "accuracy": accuracy, "macro_f1": 0.5, "per_class": per_class, "backend": "tensorflow",
+        "distribution": "single device"}))
+    return run
+
+
+def test_stage_rows_name_the_start_and_every_teacher(tmp_path):
+    first = _run(tmp_path, "stage1", {"augment": True, "aug_strength": 0.6,
+                                      "teacher": ["runs/baseline_ft/baseline.keras", "runs/ferlite_ft/ferlite.keras"]},
+                 0.6255)
+    second = _run(tmp_path, "stage2", {"init": "runs/stage1/ferfast.keras", "teacher": "runs/old/teacher.keras"}, 0.6537)
+    card = render([first, second], None, ["cmd one", "cmd two"], None, "test CPU")
+    rows = [line for line in card.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert "from scratch, distilled from baseline_ft/baseline.keras + ferlite_ft/ferlite.keras; augmentation x0.6" in rows[0]
+    assert "62.55%" in rows[0]
+    # a run saved when --teacher took one path still renders
+    assert "from stage1/ferfast.keras, distilled from old/teacher.keras; no augmentation" in rows[1]
+    assert "accuracy **65.37%**" in card and "    cmd two" in card
+    assert "Total wall time 4.0 min" in card
