@@ -9,8 +9,8 @@ from pathlib import Path
 from fer_edge.errors import FerEdgeError
 
 # `fer-edge run` uses the first of these that exists: the most accurate shipped int8 model first
-# (today the baseline, 64.1% on PublicTest, ahead of ferlite's 62.9%; see models/*.md).
-DEFAULT_MODEL_NAMES = ("baseline_int8.tflite", "ferlite_int8.tflite")
+# (today ferfast, ahead of the baseline and ferlite on PublicTest at the baseline's latency; see models/*.md).
+DEFAULT_MODEL_NAMES = ("ferfast_int8.tflite", "baseline_int8.tflite", "ferlite_int8.tflite")
 FACE_DETECTOR_NAME = "face_detection_short_range.tflite"
 
 
