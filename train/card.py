@@ -18,6 +18,7 @@ import platform
 from pathlib import Path
 
 from fer_edge.atomic import write_text
+from fer_edge.train.rundir import teacher_paths
 
 
 def cpu_name() -> str:
@@ -43,8 +44,7 @@ def _short(path: str) -> str:
 def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
     aug = f"augmentation x{cfg.get('aug_strength', 1.0)}" if cfg["augment"] else "no augmentation"
     start = f"from {_short(cfg['init'])}" if cfg.get("init") else "from scratch"
-    teachers = cfg.get("teacher") or []
-    teachers = [teachers] if isinstance(teachers, str) else teachers  # runs saved before --teacher could repeat
+    teachers = teacher_paths(cfg.get("teacher"))
     teacher = f", distilled from {' + '.join(_short(t) for t in teachers)}" if teachers else ""
     return (f"| {i} | {start}{teacher}; {aug}; AdamW peak lr {cfg['learning_rate']}, batch {cfg['batch_size']}, "
             f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']} | "

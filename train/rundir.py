@@ -9,6 +9,13 @@ from pathlib import Path
 from fer_edge.atomic import atomic_output
 
 
+def teacher_paths(saved: str | list[str] | None) -> list[str]:
+    """A run config's teachers as a list: runs saved before --teacher could repeat hold one path."""
+    if not saved:
+        return []
+    return [saved] if isinstance(saved, str) else list(saved)
+
+
 def save_keras(model, path: Path) -> None:
     """model.save to a temp name in the same folder, then rename: never a half-written .keras."""
     with atomic_output(path, suffix=".keras") as tmp:

@@ -26,7 +26,7 @@ from fer_edge.train.losses import DistillationLoss, LabelAccuracy
 from fer_edge.train.models import MODELS
 from fer_edge.train.plots import plot_confusion, plot_history
 from fer_edge.train.predict import predict_keras
-from fer_edge.train.rundir import RunDir, save_keras
+from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
 
 SELECT_SPLIT = "PublicTest"
 
@@ -156,8 +156,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
         cfg = TrainConfig(**{**saved, "epochs": cfg.epochs})  # the run's own settings; epochs may grow
-        if isinstance(cfg.teacher, str):  # runs saved before --teacher could repeat
-            cfg.teacher = [cfg.teacher]
+        cfg.teacher = teacher_paths(cfg.teacher) or None
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
 
