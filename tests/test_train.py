@@ -214,3 +214,13 @@ def test_the_cli_offers_every_model_the_trainer_builds():
     from fer_edge.train.models import MODELS
 
     assert set(MODEL_NAMES) == set(MODELS)
+
+
+def test_width_sets_ferfast_6x6_convolutions(fer_tiny_train, tmp_path):
+    from fer_edge.train.complexity import count_macs
+
+    narrow = build_ferfast(width=112)
+    assert narrow.get_layer("conv5_conv").filters == 112 and count_macs(narrow) < count_macs(build_ferfast())
+    r = train_model(TrainConfig(model="ferfast", data=str(fer_tiny_train), out=str(tmp_path / "w"), epochs=1,
+                                batch_size=32, width=112), progress=False)
+    assert r["params"] == narrow.count_params()

@@ -26,7 +26,7 @@ MODEL_NAMES = ("baseline", "ferlite", "ferfast", "resnet50")  # MODELS keys; kep
 @click.option("--label-smoothing", default=0.1, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--patience", default=15, show_default=True, type=click.IntRange(min=1), help="Early stopping: epochs without a better PublicTest accuracy.")
 @click.option("--weights", default=None, help="resnet50 only: 'vggface:FILE' (rcmalli no-top ResNet50 .h5, sha256-checked) or 'none'.")
-@click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite only: base channel width.")
+@click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite: base channel width [32]; ferfast: channels of its two 6x6 convolutions [128].")
 @click.option("--teacher", multiple=True, type=click.Path(),
               help="Distil from this .keras teacher's probabilities; repeat it to distil from the mean of several (an ensemble).")
 @click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")

@@ -29,6 +29,7 @@ from fer_edge.train.predict import predict_keras
 from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
 
 SELECT_SPLIT = "PublicTest"
+WIDTH_MODELS = ("ferlite", "ferfast")  # builders that take --width
 
 
 @dataclass
@@ -52,7 +53,7 @@ class TrainConfig:
     alpha: float = 0.5
     temperature: float = 4.0
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
-    width: int | None = None  # ferlite width override
+    width: int | None = None  # ferlite's base width or ferfast's 6x6 width
     init: str | None = None  # start from this .keras model's weights (fine-tuning)
 
 
@@ -106,7 +107,7 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
         return builder(weights_file=weights_file)
     if cfg.weights and cfg.weights != "none":
         raise FerEdgeError(f"--weights applies to resnet50 only, not {cfg.model}")
-    core = builder(width=cfg.width) if cfg.model == "ferlite" and cfg.width else builder()
+    core = builder(width=cfg.width) if cfg.model in WIDTH_MODELS and cfg.width else builder()
     if cfg.init:
         _init_from(core, cfg.init)
     return core
