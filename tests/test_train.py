@@ -224,3 +224,8 @@ def test_width_sets_ferfast_6x6_convolutions(fer_tiny_train, tmp_path):
     r = train_model(TrainConfig(model="ferfast", data=str(fer_tiny_train), out=str(tmp_path / "w"), epochs=1,
                                 batch_size=32, width=112), progress=False)
     assert r["params"] == narrow.count_params()
+
+
+def test_width_for_a_fixed_model_is_a_clear_error(fer_tiny_train, tmp_path):
+    res = run_cli("train", "--model", "baseline", "--width", "64", "--data", fer_tiny_train, "--out", tmp_path / "b")
+    assert res.exit_code == 1 and "--width applies to ferlite and ferfast only, not baseline" in res.output

@@ -97,6 +97,8 @@ def _subset(split, limit):
 
 def _build_core(cfg: TrainConfig) -> keras.Model:
     builder, _, _ = MODELS[cfg.model]
+    if cfg.width and cfg.model not in WIDTH_MODELS:
+        raise FerEdgeError(f"--width applies to {' and '.join(WIDTH_MODELS)} only, not {cfg.model}")
     if cfg.model == "resnet50":
         weights_file = None
         if cfg.weights and cfg.weights != "none":
@@ -107,7 +109,7 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
         return builder(weights_file=weights_file)
     if cfg.weights and cfg.weights != "none":
         raise FerEdgeError(f"--weights applies to resnet50 only, not {cfg.model}")
-    core = builder(width=cfg.width) if cfg.model in WIDTH_MODELS and cfg.width else builder()
+    core = builder(width=cfg.width) if cfg.width else builder()
     if cfg.init:
         _init_from(core, cfg.init)
     return core
