@@ -175,9 +175,6 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
     size_wh = parse_size(size)
-    for model in models:
-        if not Path(model).is_file():
-            raise FerEdgeError(f"{model}: no such model file")
     opts = BenchOptions(camera=camera, source=source, models=tuple(Path(m) for m in models) or (default_model(),),
                         frames=frames, threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
                         draw=draw, min_confidence=min_confidence, startup_runs=startup_runs)
