@@ -28,7 +28,7 @@ def run_cli(*args):
     return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("model", ["baseline", "ferlite", "ferfast"])
+@pytest.mark.parametrize("model", ["baseline", "ferlite", "ferfast", "fervgg"])
 def test_one_epoch_then_save_load_gives_identical_predictions(fer_tiny_train, tmp_path, model):
     out = tmp_path / model
     res = run_cli("train", "--model", model, "--data", fer_tiny_train, "--epochs", "1", "--batch-size", "32",
@@ -226,6 +226,14 @@ def test_width_sets_ferfast_6x6_convolutions(fer_tiny_train, tmp_path):
     assert r["params"] == narrow.count_params()
 
 
+def test_fervgg_teacher_width_sets_its_stages():
+    from fer_edge.train.models import build_fervgg
+
+    m = build_fervgg(width=16)
+    assert [m.get_layer(f"stage{i}b_conv").filters for i in (1, 2, 3, 4)] == [16, 32, 64, 128]
+    assert m.output.shape[-1] == 7 and m.count_params() < build_fervgg().count_params()
+
+
 def test_width_for_a_fixed_model_is_a_clear_error(fer_tiny_train, tmp_path):
     res = run_cli("train", "--model", "baseline", "--width", "64", "--data", fer_tiny_train, "--out", tmp_path / "b")
-    assert res.exit_code == 1 and "--width applies to ferlite and ferfast only, not baseline" in res.output
+    assert res.exit_code == 1 and "--width applies to ferlite, ferfast, fervgg only, not baseline" in res.output

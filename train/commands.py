@@ -6,7 +6,7 @@ import json
 
 import click
 
-MODEL_NAMES = ("baseline", "ferlite", "ferfast", "resnet50")  # MODELS keys; kept here so --help needs no Keras
+MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS keys; kept here so --help needs no Keras
 
 
 @click.command()
@@ -26,7 +26,7 @@ MODEL_NAMES = ("baseline", "ferlite", "ferfast", "resnet50")  # MODELS keys; kep
 @click.option("--label-smoothing", default=0.1, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--patience", default=15, show_default=True, type=click.IntRange(min=1), help="Early stopping: epochs without a better PublicTest accuracy.")
 @click.option("--weights", default=None, help="resnet50 only: 'vggface:FILE' (rcmalli no-top ResNet50 .h5, sha256-checked) or 'none'.")
-@click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite: base channel width [32]; ferfast: channels of its two 6x6 convolutions [128].")
+@click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite: base channel width [32]; ferfast: channels of its two 6x6 convolutions [128]; fervgg: first stage's channels [48].")
 @click.option("--teacher", multiple=True, type=click.Path(),
               help="Distil from this .keras teacher's probabilities; repeat it to distil from the mean of several (an ensemble).")
 @click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")
@@ -51,7 +51,12 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
     try:
         result = train_model(cfg, resume=resume, progress=not quiet)
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: checkpoint saved in {cfg.out}/checkpoint; continue with --resume", err=True)
+        from fer_edge.train.rundir import RunDir
+
+        if RunDir(cfg.out).can_resume():
+            click.echo(f"\ninterrupted: checkpoint saved in {cfg.out}/checkpoint; continue with --resume", err=True)
+        else:
+            click.echo(f"\ninterrupted before the first epoch ended: nothing to resume in {cfg.out}", err=True)
         raise SystemExit(130)
     click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} (best epoch {result['best_epoch']}"
                f" of {result['epochs_run']}), saved {result['final']}")

@@ -29,7 +29,7 @@ from fer_edge.train.predict import predict_keras
 from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
 
 SELECT_SPLIT = "PublicTest"
-WIDTH_MODELS = ("ferlite", "ferfast")  # builders that take --width
+WIDTH_MODELS = ("ferlite", "ferfast", "fervgg")  # builders that take --width
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _subset(split, limit):
 def _build_core(cfg: TrainConfig) -> keras.Model:
     builder, _, _ = MODELS[cfg.model]
     if cfg.width and cfg.model not in WIDTH_MODELS:
-        raise FerEdgeError(f"--width applies to {' and '.join(WIDTH_MODELS)} only, not {cfg.model}")
+        raise FerEdgeError(f"--width applies to {', '.join(WIDTH_MODELS)} only, not {cfg.model}")
     if cfg.model == "resnet50":
         weights_file = None
         if cfg.weights and cfg.weights != "none":
@@ -207,8 +207,11 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
                         callbacks=callbacks, verbose=0)
         except KeyboardInterrupt:
             # Keep what the interrupted epoch learned; --resume restarts that epoch from these weights.
-            save_keras(wrapper, run.last)
-            write_json(run.state, state)
+            # JAX's fit holds the weights outside the model between epoch ends and drops them on an
+            # exception, so there the last finished epoch's checkpoint is what --resume continues.
+            if keras.backend.backend() != "jax":
+                save_keras(wrapper, run.last)
+                write_json(run.state, state)
             raise
     return finish(run, cfg, state, dist_desc, x_val, y_val)
 
