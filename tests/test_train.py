@@ -237,3 +237,25 @@ def test_fervgg_teacher_width_sets_its_stages():
 def test_width_for_a_fixed_model_is_a_clear_error(fer_tiny_train, tmp_path):
     res = run_cli("train", "--model", "baseline", "--width", "64", "--data", fer_tiny_train, "--out", tmp_path / "b")
     assert res.exit_code == 1 and "--width applies to ferlite, ferfast, fervgg only, not baseline" in res.output
+
+
+def test_training_on_jax_compiles_the_step_augmentation_included(fer_tiny_train, tmp_path):
+    # The backend is fixed when Keras is imported, so JAX runs in a child process. Keras marks its
+    # geometric augmentation layers as not compilable; uncompiled, JAX trains op by op (~2 s a batch
+    # on a GPU), so the run must record a compiled step, and its model must load here on TensorFlow.
+    pytest.importorskip("jax")
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "jax_run"
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run([sys.executable, "-m", "fer_edge", "train", "--model", "ferfast", "--data", str(fer_tiny_train),
+                           "--epochs", "1", "--batch-size", "32", "--out", str(out), "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["backend"] == "jax" and metrics["jit_compile"] is True
+    images = load(fer_tiny_train).split("PublicTest").images
+    probs = predict_keras(keras.saving.load_model(out / "ferfast.keras"), images)
+    assert probs.shape == (35, 7) and np.isfinite(probs).all()

@@ -19,7 +19,7 @@ from fer_edge.atomic import write_json
 from fer_edge.data.cache import load
 from fer_edge.errors import FerEdgeError
 from fer_edge.metrics import classification_report
-from fer_edge.train.augment import build_augmenter
+from fer_edge.train.augment import build_augmenter, compile_augmenter_on_jax
 from fer_edge.train.batches import FerBatches, class_weights, to_model_input
 from fer_edge.train.distribute import distribution_scope
 from fer_edge.train.losses import DistillationLoss, LabelAccuracy
@@ -182,17 +182,20 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
     with scope:
         if resume:
             wrapper = keras.saving.load_model(run.last)
+            compile_augmenter_on_jax(wrapper)
             state = json.loads(run.state.read_text())
         else:
             core = _build_core(cfg)
             inputs = keras.Input(core.inputs[0].shape[1:], name="face")
             x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed, cfg.aug_strength)(inputs) if cfg.augment else inputs
             wrapper = keras.Model(inputs, core(x), name=f"train_{core.name}")
+            compile_augmenter_on_jax(wrapper)
             _compile(wrapper, cfg, len(batches))
             write_json(run.config, asdict(cfg))
             state = {"epoch": 0, "best_val_accuracy": -1.0, "best_epoch": 0, "wait": 0, "history": {},
                      "wall_s": 0.0}
     core_name = wrapper.layers[-1].name  # the deployable model nested in the training wrapper
+    state["jit_compile"] = bool(wrapper.jit_compile)  # False on JAX means op-by-op, far slower
     state["wall_s_before"] = state.get("wall_s", 0.0)
     batches.set_epoch(state["epoch"])  # a resumed run continues the same shuffling sequence
     started = time.time()
@@ -233,6 +236,7 @@ def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_
         "wall_s": round(state.get("wall_s", 0.0), 1),
         "backend": keras.backend.backend(),
         "distribution": dist_desc,
+        "jit_compile": state.get("jit_compile"),
         **report,
     }
     write_json(run.metrics, metrics)
