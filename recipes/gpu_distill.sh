@@ -50,6 +50,23 @@ student() {
         --epochs "$FE" --patience "$FE" "$@" "${TEACHERS[@]}"
 }
 
+# Every 30 s: each run's epochs done and best PublicTest accuracy so far, to see the pace.
+(
+    while sleep 30; do
+        line=$(python3 - "$RUNS" <<'PY'
+import json, pathlib, sys
+parts = []
+for st in sorted(pathlib.Path(sys.argv[1]).glob("*/checkpoint/state.json")):
+    s = json.loads(st.read_text())
+    parts.append("%s %d:%.3f" % (st.parent.parent.name, s["epoch"], s["best_val_accuracy"]))
+print("  ".join(parts))
+PY
+)
+        [ -n "$line" ] && say "progress (epochs:best) $line"
+    done
+) &
+MONITOR=$!
+
 say "phase 1: teachers (deadline ${P1} s); a long baseline beside them (deadline ${P2} s)"
 teacher_pids=()
 for seed in 1 2 3; do
@@ -62,6 +79,7 @@ done
         train_until "$P2" baseline_long_ft --model baseline --init "$RUNS/baseline_long/best.keras" --no-augment \
             --lr 3e-4 --epochs "$FE" --patience "$FE"
 ) &
+baseline_pid=$!
 wait "${teacher_pids[@]}"
 
 TEACHERS=()
@@ -86,14 +104,20 @@ PY
 ) || SE=50
 fi
 say "phase 2: ${#TEACHERS[@]} teacher flags; students, $SE + $FE epochs (deadline ${P2} s)"
+student_pids=()
 if [ ${#TEACHERS[@]} -gt 0 ]; then
     student ferfast112_a5 --model ferfast --width 112 --alpha 0.5 &
+    student_pids+=($!)
     student ferfast112_a9 --model ferfast --width 112 --alpha 0.9 &
+    student_pids+=($!)
     student baseline_a5 --model baseline --alpha 0.5 &
+    student_pids+=($!)
     student baseline_a9 --model baseline --alpha 0.9 &
+    student_pids+=($!)
 fi
-wait
+wait "$baseline_pid" "${student_pids[@]}"  # not the monitor, which never ends by itself
 
+kill "$MONITOR" 2>/dev/null
 say "packing"
 # Keep each run's record; a model file only where it is the run's last word (a stage-1 student
 # whose fine-tune ran leaves only the fine-tune's), to stay inside what the device call returns.
