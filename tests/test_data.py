@@ -123,6 +123,8 @@ PIX = " ".join(["7"] * 2304)
          "line 3: pixel value 300"),
         ("label.csv", "emotion,pixels,Usage\n9," + PIX + ",Training\n", "line 2: unknown emotion label '9'"),
         ("words.csv", "emotion,pixels,Usage\n1," + "a " * 2304 + ",Training\n", "line 2: pixels must be whole numbers"),
+        ("tail.csv", "emotion,pixels,Usage\n1," + PIX + " junk,Training\n", "line 2: pixels must be whole numbers"),
+        ("glued.csv", "emotion,pixels,Usage\n1," + PIX + "x,Training\n", "line 2: pixels must be whole numbers"),
         ("empty.csv", "", "not a FER2013 CSV"),
         ("notes.txt", "just some notes\nnothing here\n", "wrong columns"),
     ],

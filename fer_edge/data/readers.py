@@ -96,7 +96,10 @@ def _parse_pixels(text: str, where: str) -> np.ndarray:
         values = np.fromstring(text, dtype=np.int32, sep=" ")
     except ValueError:
         values = np.array([], dtype=np.int32)
-    n_tokens = len(text.split()) if values.size != PIXELS else PIXELS
+    if values.size == PIXELS:  # fast path; np.fromstring stops quietly at junk after the last number
+        n_tokens = PIXELS if text.rsplit(None, 1)[-1].isdigit() else PIXELS + 1
+    else:
+        n_tokens = len(text.split())
     if values.size != n_tokens:
         raise FerEdgeError(f"{where}: pixels must be whole numbers separated by spaces")
     if values.size != PIXELS:
