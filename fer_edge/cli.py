@@ -71,15 +71,9 @@ def data_info(path: str, as_json: bool, no_cache: bool) -> None:
               help="Cache file to write: .npz, or .npz.xz (compressed, to carry to another machine); a folder gets fer2013.npz inside.")
 def data_prepare(path: str, output: str) -> None:
     """Parse a source once into a compact uint8 cache that every command can load."""
-    from pathlib import Path
+    from fer_edge.data.cache import cache_output, load, save_npz
 
-    from fer_edge.data.cache import load, save_npz
-
-    out = Path(output)
-    if out.is_dir():
-        out = out / "fer2013.npz"
-    elif not out.name.endswith((".npz", ".npz.xz")):
-        out = out.with_name(out.name + ".npz")
+    out = cache_output(output)
     ds = load(path, use_cache=False, progress=True)
     save_npz(ds, out)
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, " +
@@ -91,12 +85,11 @@ def data_prepare(path: str, output: str) -> None:
 @click.option("--split", default="Training", show_default=True)
 @click.option("-n", "--samples", default=500, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("-o", "--output", required=True, type=click.Path(path_type=str), help="Cache file (.npz) to write.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=str),
+              help="Cache file to write: .npz, or .npz.xz (compressed); a folder gets sample.npz inside.")
 def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> None:
     """Write a deterministic stratified sample (all 7 classes) of one split."""
-    from pathlib import Path
-
-    from fer_edge.data.cache import load, save_npz
+    from fer_edge.data.cache import cache_output, load, save_npz
     from fer_edge.data.dataset import Dataset, Split
     from fer_edge.data.sampling import stratified_indices
 
@@ -104,7 +97,7 @@ def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> 
     idx = stratified_indices(part.labels, samples, seed)
     ds = Dataset(source=f"{path} ({split}, stratified n={samples} seed={seed})",
                  splits={split: Split(part.images[idx], part.labels[idx])})
-    out = save_npz(ds, Path(output).with_suffix(".npz"))
+    out = save_npz(ds, cache_output(output, "sample.npz"))
     click.echo(f"wrote {out}: {len(idx)} rows of {split}")
 
 

@@ -198,3 +198,14 @@ def test_xz_cache_round_trip(fer_csv, tmp_path):
     broken.write_bytes(b"not xz at all")
     with pytest.raises(FerEdgeError, match="not a fer-edge data cache"):
         load(broken)
+
+
+@pytest.mark.parametrize("name, written", [("s.npz.xz", "s.npz.xz"), ("s.npz", "s.npz"), ("s", "s.npz"), (".", "sample.npz")])
+def test_data_sample_writes_the_cache_name_asked_for(fer_tiny_train, tmp_path, name, written):
+    # `.npz.xz` once became `.npz.npz`: the name must stay as given, compressed when it says so
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    res = run_cli("data", "sample", fer_tiny_train, "-n", "20", "-o", out_dir / name)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out_dir.iterdir()) == [written]
+    assert len(load(out_dir / written).split("Training")) == 20

@@ -36,6 +36,17 @@ def _cache_key(path: Path) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 
+def cache_output(output: str | os.PathLike, folder_default: str = "fer2013.npz") -> Path:
+    """Where a cache goes: a folder gets `folder_default` inside; .npz and .npz.xz names stay as
+    given; any other name gets .npz appended."""
+    out = Path(output)
+    if out.is_dir():
+        return out / folder_default
+    if out.name.endswith((".npz", ".npz.xz")):
+        return out
+    return out.with_name(out.name + ".npz")
+
+
 def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
     """Write the dataset as one uncompressed .npz (atomic: temp file, then rename)."""
     out = Path(out)
