@@ -10,7 +10,7 @@ from fer_edge.errors import FerEdgeError
 
 # `fer-edge run` uses the first of these that exists: the most accurate shipped int8 model first
 # (today ferfast, ahead of the baseline and ferlite on PublicTest at the baseline's latency; see models/*.md).
-DEFAULT_MODEL_NAMES = ("ferfast_int8.tflite", "baseline_int8.tflite", "ferlite_int8.tflite")
+DEFAULT_MODEL_NAMES = ("ferfast_int8.tflite", "ferfast112_int8.tflite", "baseline_int8.tflite", "ferlite_int8.tflite")
 FACE_DETECTOR_NAME = "face_detection_short_range.tflite"
 
 

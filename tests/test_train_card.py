@@ -35,3 +35,10 @@ def test_stage_rows_name_the_start_and_every_teacher(tmp_path):
     assert "from stage1/ferfast.keras, distilled from old/teacher.keras; no augmentation" in rows[1]
     assert "accuracy **65.37%**" in card and "    cmd two" in card
     assert "Total wall time 4.0 min" in card
+
+
+def test_a_shipped_variant_is_titled_by_its_name_and_its_builder(tmp_path):
+    run = _run(tmp_path, "narrow", {"width": 112}, 0.65)
+    assert render([run], None, ["cmd"], None, "test CPU").startswith("# Model card: `ferfast`\n")
+    card = render([run], None, ["cmd"], None, "test CPU", name="ferfast112")
+    assert card.startswith("# Model card: `ferfast112` (`ferfast --width 112`)\n")

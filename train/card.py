@@ -53,14 +53,16 @@ def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
 
 
 def render(runs: list[Path], convert: dict | None, train_cmds: list[str], convert_cmd: str | None,
-           hardware: str) -> str:
+           hardware: str, name: str | None = None) -> str:
     stages = [(json.loads((r / "config.json").read_text()), json.loads((r / "metrics.json").read_text())) for r in runs]
     cfg, metrics = stages[-1]
-    name = cfg["model"]
+    title = f"`{name or cfg['model']}`"
+    if name and name != cfg["model"]:  # a shipped variant, e.g. ferfast112 = ferfast --width 112
+        title += f" (`{cfg['model']}" + (f" --width {cfg['width']}`)" if cfg.get("width") else "`)")
     subset = f" (first {cfg['limit']} rows only)" if cfg.get("limit") else ""
     size = convert["input"]["size"] if convert else "?"
     lines = [
-        f"# Model card: `{name}`",
+        f"# Model card: {title}",
         "",
         "Facial-expression classifier over the 7 FER2013 classes (angry, disgust, fear, happy, sad, surprise, neutral).",
         f"Input: {size}x{size} grey face crop as raw grey levels 0..255 (the model scales them); crop and "
@@ -123,11 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--train-command", action="append", required=True, help="once per stage")
     ap.add_argument("--convert-command", default=None)
     ap.add_argument("--hardware", default=None, help="default: this machine's CPU and core count")
+    ap.add_argument("--name", default=None, help="name of the shipped model, when it differs from the builder's")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args(argv)
     hardware = args.hardware or f"{cpu_name()}, {os.cpu_count()} cores, no GPU"
     convert = json.loads(args.convert.read_text()) if args.convert else None
-    write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware))
+    write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware, args.name))
     print(f"wrote {args.output}")
 
 
