@@ -12,13 +12,14 @@ first model. `fer-edge bench --classify-only` reports 2 decimals, too coarse to 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
 import numpy as np
 
+from fer_edge.edge.bench_stats import latency_ms, machine
 from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.edge.console import quiet_native_stderr
 
 
 def round_median_ms(clf: FaceClassifier, face: np.ndarray, calls: int) -> float:
@@ -27,7 +28,7 @@ def round_median_ms(clf: FaceClassifier, face: np.ndarray, calls: int) -> float:
         t0 = time.perf_counter()
         clf.predict(face)
         times.append(time.perf_counter() - t0)
-    return 1000.0 * statistics.median(times)
+    return latency_ms(times)["median_ms"]
 
 
 def main() -> None:
@@ -38,10 +39,12 @@ def main() -> None:
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+    m = machine()
+    print(f"machine: {m['cpu']}, {m['cores']} cores, load average {' '.join(map(str, m['load_average']))}; "
           f"{args.rounds} rounds x {args.calls} single-face calls")
     for threads in (int(t) for t in args.threads.split(",")):
-        clfs = [FaceClassifier(m, threads=threads) for m in args.models]
+        with quiet_native_stderr():  # LiteRT's delegate INFO line
+            clfs = [FaceClassifier(path, threads=threads) for path in args.models]
         faces = [rng.integers(0, 256, (1, c.info.input_size, c.info.input_size, c.info.channels), dtype=np.uint8)
                  for c in clfs]
         for clf, face in zip(clfs, faces):  # warm-up: first calls allocate and pack weights

@@ -2,8 +2,8 @@
 # One GPU, one time-boxed go: three `fervgg` teachers and a long baseline train side by side
 # (small models leave a big GPU mostly idle, so parallel processes share it well), then edge
 # students distilled from the teachers' ensemble, each fine-tuned without augmentation.
-# Every run keeps its best PublicTest epoch; deadlines stop what is still running (Ctrl-C, which
-# saves a checkpoint), so the whole recipe fits one device call.
+# Every run keeps its best PublicTest epoch; deadlines stop what is still running (Ctrl-C; on JAX
+# the last finished epoch's checkpoint and best.keras stand), so the whole recipe fits one device call.
 #
 #   recipes/gpu_distill.sh DATA RESULTS
 #

@@ -14,21 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 from pathlib import Path
 
 from fer_edge.atomic import write_text
+from fer_edge.edge.bench_stats import cpu_model
 from fer_edge.train.rundir import teacher_paths
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _pct(x: float) -> str:
@@ -128,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", default=None, help="name of the shipped model, when it differs from the builder's")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args(argv)
-    hardware = args.hardware or f"{cpu_name()}, {os.cpu_count()} cores, no GPU"
+    hardware = args.hardware or f"{cpu_model()}, {os.cpu_count()} cores, no GPU"
     convert = json.loads(args.convert.read_text()) if args.convert else None
     write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware, args.name))
     print(f"wrote {args.output}")

@@ -7,6 +7,7 @@ best PublicTest epoch so far), and at the end <model>.keras and metrics.json.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -29,7 +30,8 @@ from fer_edge.train.predict import predict_keras
 from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
 
 SELECT_SPLIT = "PublicTest"
-WIDTH_MODELS = ("ferlite", "ferfast", "fervgg")  # builders that take --width
+WIDTH_MODELS = tuple(name for name, (builder, _, _) in MODELS.items()  # builders that take --width
+                     if "width" in inspect.signature(builder).parameters)
 
 
 @dataclass
