@@ -18,6 +18,7 @@ from fer_edge.errors import FerEdgeError  # noqa: E402
 from fer_edge.train import trainer as trainer_mod  # noqa: E402
 from fer_edge.train.models import build_baseline, build_ferfast, build_ferlite  # noqa: E402
 from fer_edge.train.predict import predict_keras  # noqa: E402
+from fer_edge.train.teachers import precomputed_targets  # noqa: E402
 from fer_edge.train.resnet50 import build_backbone, check_vggface_file, load_h5_by_name  # noqa: E402
 from fer_edge.train.trainer import TrainConfig, train_model  # noqa: E402
 
@@ -103,12 +104,66 @@ def test_distillation_and_one_device_distribution(fer_tiny_train, tmp_path):
     assert (tmp_path / "student" / "ferlite.keras").is_file()
 
 
+def test_online_teachers_see_the_augmented_batch_stay_frozen_and_resume(fer_tiny_train, tmp_path, monkeypatch):
+    teacher = build_ferfast(width=32)
+    teacher.save(tmp_path / "t.keras")
+    frozen = [w.copy() for w in teacher.get_weights()]
+    out = tmp_path / "online"
+    original = trainer_mod.EpochBook.on_epoch_end
+
+    def interrupt_after_first(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", interrupt_after_first)
+    cfg = TrainConfig(model="ferfast", width=32, data=str(fer_tiny_train), out=str(out), epochs=2, batch_size=32,
+                      teacher=[str(tmp_path / "t.keras")], online_teacher=True, alpha=0.9, learning_rate=3e-3)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(cfg, progress=False)
+    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", original)
+    (tmp_path / "t.keras").unlink()  # the checkpoint carries its teachers
+    r = train_model(cfg, resume=True, progress=False)
+    assert r["epochs_run"] == 2
+    wrapper = keras.saving.load_model(out / "checkpoint" / "last.keras")
+    assert wrapper.output.shape[-1] == 14  # student and teacher side by side
+    for got, want in zip(wrapper.get_layer("teachers").teachers[0].get_weights(), frozen):
+        np.testing.assert_array_equal(got, want)  # BN statistics included: inference mode
+    student = keras.saving.load_model(out / "ferfast.keras")
+    assert student.output.shape[-1] == 7 and student.name == "ferfast"
+    assert not np.allclose(student.get_weights()[0], frozen[0])  # the student did learn
+    images = load(fer_tiny_train).split("Training").images[:8]
+    x = images[..., None].astype("float32")
+    np.testing.assert_allclose(wrapper.get_layer("teachers")(x), teacher.predict(x, verbose=0), atol=1e-5)
+
+
+def test_online_teacher_without_a_teacher_is_a_clear_error(fer_tiny_train, tmp_path):
+    res = run_cli("train", "--model", "ferfast", "--data", fer_tiny_train, "--out", tmp_path / "x", "--online-teacher")
+    assert res.exit_code == 1 and "needs at least one --teacher" in res.output
+
+
+def test_distillation_loss_takes_the_teacher_from_either_side():
+    from fer_edge.train.losses import DistillationLoss, LabelAccuracy
+
+    rng = np.random.default_rng(0)
+    labels = keras.utils.to_categorical(rng.integers(0, 7, 5), 7).astype("float32")
+    student, teacher = rng.dirichlet(np.ones(7), 5).astype("float32"), rng.dirichlet(np.ones(7), 5).astype("float32")
+    loss = DistillationLoss(alpha=0.7)
+    precomputed = loss(np.concatenate([labels, teacher], 1), student)
+    online = loss(labels, np.concatenate([student, teacher], 1))
+    np.testing.assert_allclose(float(precomputed), float(online), rtol=1e-6)
+    assert float(loss(labels, np.concatenate([student, student], 1))) < float(online)  # KL 0 when they agree
+    acc = LabelAccuracy()
+    acc.update_state(labels, np.concatenate([labels, 1 - labels], 1))
+    assert float(acc.result()) == 1.0
+
+
 def test_several_teachers_distil_as_their_mean(tmp_path):
     a, b = build_baseline(), build_ferfast()
     a.save(tmp_path / "a.keras")
     b.save(tmp_path / "b.keras")
     images = np.random.default_rng(3).integers(0, 256, (9, 48, 48), dtype=np.uint8)
-    got = trainer_mod._teacher_targets([str(tmp_path / "a.keras"), str(tmp_path / "b.keras")], images)
+    got = precomputed_targets([str(tmp_path / "a.keras"), str(tmp_path / "b.keras")], images)
     expected = (predict_keras(a, images, tta_flip=True) + predict_keras(b, images, tta_flip=True)) / 2
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert not np.allclose(got, predict_keras(a, images, tta_flip=True), atol=1e-3)

@@ -12,8 +12,10 @@ from fer_edge.labels import NUM_CLASSES
 class DistillationLoss(keras.losses.Loss):
     """(1 - alpha) * cross-entropy with the true label + alpha * T^2 * KL(teacher_T || student_T).
 
-    y_true carries the one-hot label and the teacher's probabilities side by side (14 columns);
-    the student outputs probabilities, so its tempered distribution is softmax(log(p) / T).
+    The teacher's probabilities come either precomputed in y_true, beside the one-hot label (14
+    columns), or, with an online teacher, from the model itself beside the student's (14 columns of
+    y_pred; see `OnlineTeachers`). The student outputs probabilities, so its tempered distribution
+    is softmax(log(p) / T).
     """
 
     def __init__(self, alpha: float = 0.5, temperature: float = 4.0, label_smoothing: float = 0.0, **kwargs):
@@ -21,7 +23,11 @@ class DistillationLoss(keras.losses.Loss):
         self.alpha, self.temperature, self.label_smoothing = alpha, temperature, label_smoothing
 
     def call(self, y_true, y_pred):
-        labels, teacher = y_true[:, :NUM_CLASSES], y_true[:, NUM_CLASSES:]
+        if y_pred.shape[-1] == 2 * NUM_CLASSES:  # online teacher: student and teacher side by side
+            y_pred, teacher = y_pred[:, :NUM_CLASSES], y_pred[:, NUM_CLASSES:]
+            labels = y_true[:, :NUM_CLASSES]
+        else:
+            labels, teacher = y_true[:, :NUM_CLASSES], y_true[:, NUM_CLASSES:]
         hard = keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=self.label_smoothing)
         t = self.temperature
         eps = 1e-7
@@ -37,7 +43,8 @@ class DistillationLoss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="fer_edge")
 class LabelAccuracy(keras.metrics.Metric):
-    """Top-1 accuracy against the one-hot part of y_true (which may carry teacher columns too)."""
+    """Top-1 accuracy of the student's columns against the one-hot part of y_true (either may carry
+    teacher columns after them)."""
 
     def __init__(self, name: str = "accuracy", **kwargs):
         super().__init__(name=name, **kwargs)
@@ -45,7 +52,7 @@ class LabelAccuracy(keras.metrics.Metric):
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        hit = ops.cast(ops.argmax(y_true[:, :NUM_CLASSES], axis=-1) == ops.argmax(y_pred, axis=-1), "float32")
+        hit = ops.cast(ops.argmax(y_true[:, :NUM_CLASSES], axis=-1) == ops.argmax(y_pred[:, :NUM_CLASSES], axis=-1), "float32")
         self.correct.assign(self.correct + ops.sum(hit))
         self.total.assign(self.total + ops.cast(ops.shape(hit)[0], "float32"))
 

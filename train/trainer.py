@@ -28,6 +28,7 @@ from fer_edge.train.models import MODELS
 from fer_edge.train.plots import plot_confusion, plot_history
 from fer_edge.train.predict import predict_keras
 from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
+from fer_edge.train.teachers import OnlineTeachers, load_teachers, precomputed_targets
 
 SELECT_SPLIT = "PublicTest"
 WIDTH_MODELS = tuple(name for name, (builder, _, _) in MODELS.items()  # builders that take --width
@@ -52,6 +53,7 @@ class TrainConfig:
     weights: str | None = None  # resnet50: "vggface:FILE" or None
     distribute: bool = False
     teacher: list[str] | None = None  # one or more .keras teachers; several are averaged (an ensemble)
+    online_teacher: bool = False  # teachers see the student's augmented batch instead of precomputed clean faces
     alpha: float = 0.5
     temperature: float = 4.0
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
@@ -141,13 +143,17 @@ def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> No
     wrapper.compile(optimizer=optimizer, loss=loss, metrics=[LabelAccuracy()])
 
 
-def _teacher_targets(paths: list[str], images: np.ndarray) -> np.ndarray:
-    """The teachers' mean flip-TTA probabilities: several teachers distil as one ensemble."""
-    for path in paths:
-        if not Path(path).is_file():
-            raise FerEdgeError(f"{path}: no such teacher model")
-    probs = [predict_keras(keras.saving.load_model(path, compile=False), images, tta_flip=True) for path in paths]
-    return np.mean(probs, axis=0)
+def _build_wrapper(cfg: TrainConfig) -> keras.Model:
+    """The training model: augmentation, the deployable model, and with an online teacher the
+    teachers' probabilities beside the student's (the loss splits them again)."""
+    core = _build_core(cfg)
+    inputs = keras.Input(core.inputs[0].shape[1:], name="face")
+    x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed, cfg.aug_strength)(inputs) if cfg.augment else inputs
+    outputs = core(x)
+    if cfg.teacher and cfg.online_teacher:
+        teachers = OnlineTeachers(load_teachers(cfg.teacher), name="teachers")(x)
+        outputs = keras.layers.Concatenate(name="student_and_teachers")([outputs, teachers])
+    return keras.Model(inputs, outputs, name=f"train_{core.name}")
 
 
 def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
@@ -171,7 +177,9 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
     x_train, y_train = _subset(ds.split("Training"), cfg.limit)
     x_val, y_val = _subset(ds.split(SELECT_SPLIT), cfg.limit)
     weights = class_weights(y_train, cfg.class_weight)
-    soft = _teacher_targets(cfg.teacher, x_train) if cfg.teacher else None
+    if cfg.online_teacher and not cfg.teacher:
+        raise FerEdgeError("--online-teacher needs at least one --teacher")
+    soft = precomputed_targets(cfg.teacher, x_train) if cfg.teacher and not cfg.online_teacher else None
     val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
     if soft is not None:  # the loss expects teacher columns on validation too; labels stand in
         val_y = np.concatenate([val_y, val_y], axis=1)
@@ -187,16 +195,13 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
             compile_augmenter_on_jax(wrapper)
             state = json.loads(run.state.read_text())
         else:
-            core = _build_core(cfg)
-            inputs = keras.Input(core.inputs[0].shape[1:], name="face")
-            x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed, cfg.aug_strength)(inputs) if cfg.augment else inputs
-            wrapper = keras.Model(inputs, core(x), name=f"train_{core.name}")
+            wrapper = _build_wrapper(cfg)
             compile_augmenter_on_jax(wrapper)
             _compile(wrapper, cfg, len(batches))
             write_json(run.config, asdict(cfg))
             state = {"epoch": 0, "best_val_accuracy": -1.0, "best_epoch": 0, "wait": 0, "history": {},
                      "wall_s": 0.0}
-    core_name = wrapper.layers[-1].name  # the deployable model nested in the training wrapper
+    core_name = wrapper.name.removeprefix("train_")  # the deployable model nested in the training wrapper
     state["jit_compile"] = bool(wrapper.jit_compile)  # False on JAX means op-by-op, far slower
     state["wall_s_before"] = state.get("wall_s", 0.0)
     batches.set_epoch(state["epoch"])  # a resumed run continues the same shuffling sequence

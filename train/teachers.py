@@ -1,0 +1,63 @@
+"""Teachers for distillation: their probabilities precomputed once on the clean training faces, or
+computed online on the very batch the student sees, augmentation included ("consistent teaching",
+Beyer et al. 2022, "Knowledge distillation: A good teacher is patient and consistent")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from fer_edge.errors import FerEdgeError
+from fer_edge.train.predict import predict_keras
+
+
+def load_teachers(paths: list[str]) -> list[keras.Model]:
+    for path in paths:
+        if not Path(path).is_file():
+            raise FerEdgeError(f"{path}: no such teacher model")
+    return [keras.saving.load_model(path, compile=False) for path in paths]
+
+
+def precomputed_targets(paths: list[str], images: np.ndarray) -> np.ndarray:
+    """The teachers' mean flip-TTA probabilities: several teachers distil as one ensemble."""
+    return np.mean([predict_keras(model, images, tta_flip=True) for model in load_teachers(paths)], axis=0)
+
+
+@keras.saving.register_keras_serializable(package="fer_edge")
+class OnlineTeachers(keras.layers.Layer):
+    """Frozen teachers' mean probabilities on the student's own (augmented) input.
+
+    Precomputed targets describe the clean face while the student sees a rotated, shifted, zoomed
+    one, and teachers trained on these same faces are over-confident on them; computed online the
+    target matches the input and is softer. The teachers run in inference mode (no dropout, BN
+    statistics frozen) and pass no gradient. Their models live in this layer's config and weights,
+    so a checkpoint resumes without the teacher files.
+    """
+
+    def __init__(self, teachers, **kwargs):
+        super().__init__(**kwargs)
+        self.teachers = [t if isinstance(t, keras.Model) else keras.saving.deserialize_keras_object(t)
+                         for t in teachers]
+        self.trainable = False
+
+    def build(self, input_shape):
+        for teacher in self.teachers:
+            if tuple(teacher.inputs[0].shape[1:]) != tuple(input_shape[1:]):
+                raise FerEdgeError(f"teacher {teacher.name} takes {tuple(teacher.inputs[0].shape[1:])} input,"
+                                   f" the student {tuple(input_shape[1:])}")
+        self.built = True
+
+    def call(self, x):
+        # training=False here, not from the caller: a functional model would pass its own flag down
+        probs = [teacher(x, training=False) for teacher in self.teachers]
+        return ops.stop_gradient(ops.mean(ops.stack(probs, axis=0), axis=0))
+
+    def compute_output_shape(self, input_shape):
+        return self.teachers[0].compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(),
+                "teachers": [keras.saving.serialize_keras_object(t) for t in self.teachers]}
