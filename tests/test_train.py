@@ -294,11 +294,13 @@ def test_width_for_a_fixed_model_is_a_clear_error(fer_tiny_train, tmp_path):
     assert res.exit_code == 1 and "--width applies to ferlite, ferfast, fervgg only, not baseline" in res.output
 
 
-def test_training_on_jax_compiles_the_step_augmentation_included(fer_tiny_train, tmp_path):
+def test_training_on_jax_compiles_the_step_augmentation_and_online_teacher_included(fer_tiny_train, tmp_path):
     # The backend is fixed when Keras is imported, so JAX runs in a child process. Keras marks its
     # geometric augmentation layers as not compilable; uncompiled, JAX trains op by op (~2 s a batch
     # on a GPU), so the run must record a compiled step, and its model must load here on TensorFlow.
+    # A teacher saved here on TensorFlow runs online inside the JAX training step.
     pytest.importorskip("jax")
+    build_ferfast(width=32).save(tmp_path / "teacher.keras")
     import os
     import subprocess
     import sys
@@ -306,7 +308,8 @@ def test_training_on_jax_compiles_the_step_augmentation_included(fer_tiny_train,
     out = tmp_path / "jax_run"
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     proc = subprocess.run([sys.executable, "-m", "fer_edge", "train", "--model", "ferfast", "--data", str(fer_tiny_train),
-                           "--epochs", "1", "--batch-size", "32", "--out", str(out), "--quiet"],
+                           "--epochs", "1", "--batch-size", "32", "--out", str(out), "--quiet",
+                           "--teacher", str(tmp_path / "teacher.keras"), "--online-teacher"],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
