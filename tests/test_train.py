@@ -142,6 +142,15 @@ def test_online_teacher_without_a_teacher_is_a_clear_error(fer_tiny_train, tmp_p
     assert res.exit_code == 1 and "needs at least one --teacher" in res.output
 
 
+def test_online_teacher_of_another_input_shape_is_a_clear_error(fer_tiny_train, tmp_path):
+    inputs = keras.Input((48, 48, 3))
+    keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inputs))).save(tmp_path / "rgb.keras")
+    res = run_cli("train", "--model", "ferfast", "--data", fer_tiny_train, "--out", tmp_path / "x", "--online-teacher",
+                  "--teacher", tmp_path / "rgb.keras", "--quiet")
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1].endswith("takes (48, 48, 3) input, the student (48, 48, 1)")
+
+
 def test_distillation_loss_takes_the_teacher_from_either_side():
     from fer_edge.train.losses import DistillationLoss, LabelAccuracy
 
