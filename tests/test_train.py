@@ -149,6 +149,7 @@ def test_online_teacher_of_another_input_shape_is_a_clear_error(fer_tiny_train, 
                   "--teacher", tmp_path / "rgb.keras", "--quiet")
     assert res.exit_code == 1
     assert res.output.strip().splitlines()[-1].endswith("takes (48, 48, 3) input, the student (48, 48, 1)")
+    assert not (tmp_path / "x").exists()  # nothing half-made to trip a rerun
 
 
 def test_distillation_loss_takes_the_teacher_from_either_side():

@@ -187,7 +187,6 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
                          seed=cfg.seed, soft_targets=soft)
     val_data = (to_model_input(x_val, size, channels), val_y)
 
-    run.create()
     scope, dist_desc = distribution_scope(cfg.distribute)
     with scope:
         if resume:
@@ -198,6 +197,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
             wrapper = _build_wrapper(cfg)
             compile_augmenter_on_jax(wrapper)
             _compile(wrapper, cfg, len(batches))
+            run.create()  # only once the model builds: a bad teacher or --init leaves no empty run folder
             write_json(run.config, asdict(cfg))
             state = {"epoch": 0, "best_val_accuracy": -1.0, "best_epoch": 0, "wait": 0, "history": {},
                      "wall_s": 0.0}
