@@ -29,6 +29,19 @@ def run_cli(*args):
     return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
 
 
+def interrupt_after_first_epoch(monkeypatch):
+    """Ctrl-C right after the first epoch is booked (checkpoint written); returns what undoes it."""
+    original = trainer_mod.EpochBook.on_epoch_end
+
+    def interrupt_after_first(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", interrupt_after_first)
+    return lambda: monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", original)
+
+
 @pytest.mark.parametrize("model", ["baseline", "ferlite", "ferfast", "fervgg"])
 def test_one_epoch_then_save_load_gives_identical_predictions(fer_tiny_train, tmp_path, model):
     out = tmp_path / model
@@ -63,14 +76,7 @@ def test_training_learns_the_tiny_task(fer_tiny_train, tmp_path):
 
 def test_interrupted_run_resumes_where_it_stopped(fer_tiny_train, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    original = trainer_mod.EpochBook.on_epoch_end
-
-    def interrupt_after_first(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", interrupt_after_first)
+    undo = interrupt_after_first_epoch(monkeypatch)
     cfg = TrainConfig(model="baseline", data=str(fer_tiny_train), out=str(out), epochs=3, batch_size=32)
     with pytest.raises(KeyboardInterrupt):
         train_model(cfg, progress=False)
@@ -79,7 +85,7 @@ def test_interrupted_run_resumes_where_it_stopped(fer_tiny_train, tmp_path, monk
     before = keras.saving.load_model(out / "checkpoint" / "last.keras")
     iterations = int(before.optimizer.iterations.numpy())
     assert iterations == 5  # 140 rows / 32 per batch: the optimizer state travels in the checkpoint
-    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", original)
+    undo()
     with pytest.raises(FerEdgeError, match="already holds a training run"):
         train_model(cfg, progress=False)
     result = train_model(cfg, resume=True, progress=False)
@@ -109,19 +115,12 @@ def test_online_teachers_see_the_augmented_batch_stay_frozen_and_resume(fer_tiny
     teacher.save(tmp_path / "t.keras")
     frozen = [w.copy() for w in teacher.get_weights()]
     out = tmp_path / "online"
-    original = trainer_mod.EpochBook.on_epoch_end
-
-    def interrupt_after_first(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", interrupt_after_first)
+    undo = interrupt_after_first_epoch(monkeypatch)
     cfg = TrainConfig(model="ferfast", width=32, data=str(fer_tiny_train), out=str(out), epochs=2, batch_size=32,
                       teacher=[str(tmp_path / "t.keras")], online_teacher=True, alpha=0.9, learning_rate=3e-3)
     with pytest.raises(KeyboardInterrupt):
         train_model(cfg, progress=False)
-    monkeypatch.setattr(trainer_mod.EpochBook, "on_epoch_end", original)
+    undo()
     (tmp_path / "t.keras").unlink()  # the checkpoint carries its teachers
     r = train_model(cfg, resume=True, progress=False)
     assert r["epochs_run"] == 2

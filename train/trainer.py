@@ -159,6 +159,8 @@ def _build_wrapper(cfg: TrainConfig) -> keras.Model:
 def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
     if cfg.model not in MODELS:
         raise FerEdgeError(f"unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
+    if cfg.online_teacher and not cfg.teacher:  # before the data load, which takes a while
+        raise FerEdgeError("--online-teacher needs at least one --teacher")
     run = RunDir(cfg.out)
     if resume:
         if not run.can_resume():
@@ -177,8 +179,6 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
     x_train, y_train = _subset(ds.split("Training"), cfg.limit)
     x_val, y_val = _subset(ds.split(SELECT_SPLIT), cfg.limit)
     weights = class_weights(y_train, cfg.class_weight)
-    if cfg.online_teacher and not cfg.teacher:
-        raise FerEdgeError("--online-teacher needs at least one --teacher")
     soft = precomputed_targets(cfg.teacher, x_train) if cfg.teacher and not cfg.online_teacher else None
     val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
     if soft is not None:  # the loss expects teacher columns on validation too; labels stand in
