@@ -29,7 +29,9 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
         return probs
     if p.suffix == ".keras":
         try:
-            import keras
+            from fer_edge.train.keras_import import import_keras
+
+            keras = import_keras()
         except ImportError:
             raise FerEdgeError(f"{p}: evaluating a .keras model needs the [train] extra (pip install 'fer-edge[train]')") from None
         from fer_edge.train.predict import predict_keras

@@ -206,6 +206,26 @@ def test_evaluate_rejects_non_models(tmp_path, fer_tiny_train):
     assert res.exit_code == 1 and "no such model file" in res.output
 
 
+def test_host_commands_keep_tensorflow_start_up_lines_off_the_terminal(fer_tiny_train, tmp_path):
+    # TensorFlow's C++ start-up lines (absl banner, oneDNN/CUDA INFO, a cuInit "E0000" line without a
+    # GPU) go straight to fd 2, so only a fresh process shows whether they reach the user.
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    env.pop("FER_EDGE_NATIVE_LOGS", None)
+    out = tmp_path / "run"
+    for args in (["train", "--model", "ferlite", "--data", fer_tiny_train, "--epochs", "1", "--out", out, "--quiet"],
+                 ["evaluate", out / "ferlite.keras", "--data", fer_tiny_train, "--json"]):
+        proc = subprocess.run([sys.executable, "-m", "fer_edge", *map(str, args)], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "InitializeLog" not in proc.stderr and not re.search(r"^[IWE]0000 ", proc.stderr, re.M), proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["n"] == 35
+
+
 def test_resnet50_builds_trains_a_step_saves_and_reloads(tmp_path):
     rows = make_rows({"Training": 14, "PublicTest": 7}, seed=2)
     data = write_csv(tmp_path / "r.csv", rows)

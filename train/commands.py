@@ -43,6 +43,9 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
 
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
     """
+    from fer_edge.train.keras_import import import_keras
+
+    import_keras()
     from fer_edge.train.trainer import TrainConfig, train_model
 
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
