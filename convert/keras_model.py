@@ -4,15 +4,13 @@ input with C 1 or 3, one 7-way output in fer_edge.labels order."""
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
-from fer_edge.convert.quiet import native_stderr_captured
 from fer_edge.errors import FerEdgeError
+from fer_edge.keras_files import check_keras_file, import_keras, load_keras_file
 from fer_edge.labels import EMOTIONS, NUM_CLASSES
 
-KERAS_SUFFIXES = (".keras", ".h5")
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+__all__ = ["check_keras_file", "load_keras_model", "model_geometry", "model_name"]
 
 
 def model_name(path: str | os.PathLike) -> str:
@@ -20,40 +18,14 @@ def model_name(path: str | os.PathLike) -> str:
     return Path(path).name.split(".")[0]
 
 
-def check_keras_file(path: str | os.PathLike) -> Path:
-    """Refuse anything that cannot be a Keras model file before TensorFlow is imported."""
-    p = Path(path)
-    if not p.exists():
-        raise FerEdgeError(f"{p}: no such file")
-    if not p.is_file():
-        raise FerEdgeError(f"{p}: not a file (expected a .keras model)")
-    if p.suffix.lower() not in KERAS_SUFFIXES:
-        raise FerEdgeError(f"{p}: not a Keras model file (expected a .keras file)")
-    # A .keras file is a zip archive, a legacy .h5 an HDF5 file; check the content, not only the name.
-    if p.suffix.lower() == ".keras" and not zipfile.is_zipfile(p):
-        raise FerEdgeError(f"{p}: not a Keras model file (a .keras file is a zip archive; this is not)")
-    if p.suffix.lower() == ".h5":
-        with open(p, "rb") as fh:
-            if fh.read(8) != _HDF5_SIGNATURE:
-                raise FerEdgeError(f"{p}: not a Keras model file (not HDF5)")
-    return p
-
-
 def load_keras_model(path: str | os.PathLike):
     """The model in `path`, checked by `model_geometry`; a FerEdgeError for anything unusable."""
     p = check_keras_file(path)
-    with native_stderr_captured():  # TensorFlow's start-up lines
-        import keras
-
-        if keras.backend.backend() != "tensorflow":
-            raise FerEdgeError(f"conversion needs Keras' TensorFlow backend, not {keras.backend.backend()!r}"
-                               " (unset KERAS_BACKEND)")
-        try:
-            # compile=False: the training loss/metrics (custom fer_edge losses) play no part in inference.
-            model = keras.models.load_model(p, compile=False)
-        except Exception as exc:  # Keras raises ValueError, TypeError, OSError, KeyError... for bad files
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise FerEdgeError(f"{p}: not a loadable Keras model ({detail[:300]})") from None
+    keras = import_keras()
+    if keras.backend.backend() != "tensorflow":
+        raise FerEdgeError(f"conversion needs Keras' TensorFlow backend, not {keras.backend.backend()!r}"
+                           " (unset KERAS_BACKEND)")
+    model = load_keras_file(p)
     model_geometry(model, str(p))
     return model
 

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from fer_edge.errors import FerEdgeError
+
 
 def _umask() -> int:
     mask = os.umask(0o022)
@@ -28,7 +30,10 @@ def atomic_output(out: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path
 
     `suffix` matters to writers that pick a format by extension (matplotlib, Keras)."""
     out = Path(out)
-    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
+    try:
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
+    except OSError as exc:  # no such folder, not writable, disk full: the user's to fix
+        raise FerEdgeError(f"{out}: cannot write there ({exc.strerror})") from None
     os.close(fd)
     tmp = Path(name)
     try:

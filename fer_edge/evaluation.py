@@ -21,25 +21,23 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
         raise FerEdgeError(f"{p}: no such model file")
     if p.suffix == ".tflite":
         from fer_edge.edge.classifier import FaceClassifier
+        from fer_edge.edge.console import quiet_native_stderr
 
-        clf = FaceClassifier(p, threads=threads)
+        with quiet_native_stderr():  # LiteRT's delegate INFO line
+            clf = FaceClassifier(p, threads=threads)
         probs = clf.predict_dataset(images)
         if tta_flip:
             probs = (probs + clf.predict_dataset(images[:, :, ::-1])) / 2
         return probs
     if p.suffix == ".keras":
-        try:
-            from fer_edge.train.keras_import import import_keras
+        from fer_edge.keras_files import load_keras_file
 
-            keras = import_keras()
+        try:
+            model = load_keras_file(p)
         except ImportError:
             raise FerEdgeError(f"{p}: evaluating a .keras model needs the [train] extra (pip install 'fer-edge[train]')") from None
         from fer_edge.train.predict import predict_keras
 
-        try:
-            model = keras.saving.load_model(p, compile=False)
-        except Exception as exc:  # keras raises many types for a bad file
-            raise FerEdgeError(f"{p}: not a loadable Keras model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
         if int(model.outputs[0].shape[-1]) != len(EMOTIONS):
             raise FerEdgeError(f"{p}: model has {model.outputs[0].shape[-1]} outputs, expected {len(EMOTIONS)}")
         return predict_keras(model, images, tta_flip=tta_flip)

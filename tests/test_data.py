@@ -138,6 +138,22 @@ def test_bad_csv_gives_one_line_error_naming_file_and_row(tmp_path, name, text, 
     assert "Traceback" not in res.output
 
 
+def test_a_file_named_as_an_archive_that_is_not_one_says_so(tmp_path):
+    fake = tmp_path / "fer2013.tar.gz"
+    fake.write_text("emotion,pixels,Usage\n")  # e.g. a mis-saved download: not "wrong columns"
+    res = run_cli("data", "info", fake)
+    assert res.exit_code == 1 and "not a readable tar or zip archive" in res.output
+
+
+def test_writing_into_a_missing_folder_is_a_clear_error(tmp_path):
+    from fer_edge.atomic import write_text
+    from fer_edge.errors import FerEdgeError
+
+    with pytest.raises(FerEdgeError, match="cannot write there"):
+        write_text(tmp_path / "no_folder" / "out.json", "{}")
+    assert not (tmp_path / "no_folder").exists()
+
+
 def test_missing_file_and_binary_file(tmp_path):
     res = run_cli("data", "info", tmp_path / "nope.csv")
     assert res.exit_code == 1 and "no such file" in res.output

@@ -4,6 +4,7 @@ an interrupted run resumes; evaluate works on any split, including a PrivateTest
 from __future__ import annotations
 
 import json
+import zipfile
 
 import h5py
 import numpy as np
@@ -201,6 +202,11 @@ def test_evaluate_rejects_non_models(tmp_path, fer_tiny_train):
     bad = tmp_path / "bad.keras"
     bad.write_text("not a zip")
     res = run_cli("evaluate", bad, "--data", fer_tiny_train)
+    assert res.exit_code == 1 and "not a Keras model file (a .keras file is a zip archive" in res.output
+    other_zip = tmp_path / "other.keras"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("readme.txt", "a zip, but no Keras model in it")
+    res = run_cli("evaluate", other_zip, "--data", fer_tiny_train)
     assert res.exit_code == 1 and "not a loadable Keras model" in res.output
     res = run_cli("evaluate", tmp_path / "model.onnx", "--data", fer_tiny_train)
     assert res.exit_code == 1 and "no such model file" in res.output
@@ -224,6 +230,29 @@ def test_host_commands_keep_tensorflow_start_up_lines_off_the_terminal(fer_tiny_
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "InitializeLog" not in proc.stderr and not re.search(r"^[IWE]0000 ", proc.stderr, re.M), proc.stderr[-2000:]
     assert json.loads(proc.stdout)["n"] == 35
+
+
+@pytest.mark.parametrize("case", ["out is a file", "out under a file", "init is tflite", "teacher not keras", "plot nowhere"])
+def test_bad_paths_are_one_line_errors_before_any_work(fer_tiny_train, tmp_path, case):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a zip")
+    tflite = tmp_path / "m.tflite"
+    tflite.write_bytes(b"TFL3")
+    train = ["train", "--model", "ferlite", "--data", fer_tiny_train, "--epochs", "1", "--quiet"]
+    args, message = {
+        "out is a file": (train + ["--out", afile], "exists and is not a folder"),
+        "out under a file": (train + ["--out", afile / "run"], f"({afile} is a file)"),
+        "init is tflite": (train + ["--out", tmp_path / "r", "--init", tflite], "not a Keras model file"),
+        "teacher not keras": (train + ["--out", tmp_path / "r", "--teacher", junk], "not a Keras model file"),
+        "plot nowhere": (["evaluate", junk, "--data", fer_tiny_train, "--plot", tmp_path / "no" / "cm.png"],
+                         "cannot write there"),
+    }[case]
+    res = run_cli(*args)
+    assert res.exit_code == 1 and res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert message in res.output
+    assert not (tmp_path / "r").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "junk.keras", "m.tflite"]
 
 
 def test_resnet50_builds_trains_a_step_saves_and_reloads(tmp_path):

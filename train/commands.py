@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+
+from fer_edge.errors import FerEdgeError
 
 MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS keys; kept here so --help needs no Keras
 
@@ -43,7 +46,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
 
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
     """
-    from fer_edge.train.keras_import import import_keras
+    from fer_edge.keras_files import import_keras
 
     import_keras()
     from fer_edge.train.trainer import TrainConfig, train_model
@@ -84,6 +87,8 @@ def evaluate(models, data, split, tta, plot, as_json, threads) -> None:
     """
     from fer_edge.evaluation import evaluate_models, format_report
 
+    if plot and not Path(plot).absolute().parent.is_dir():  # before the evaluation, not after it
+        raise FerEdgeError(f"{plot}: cannot write there (no folder {Path(plot).parent})")
     report = evaluate_models(list(models), data, split, tta_flip=(tta == "flip"), threads=threads)
     if plot:
         from fer_edge.train.plots import plot_confusion

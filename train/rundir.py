@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from fer_edge.atomic import atomic_output
+from fer_edge.errors import FerEdgeError
 
 
 def teacher_paths(saved: str | list[str] | None) -> list[str]:
@@ -38,8 +39,22 @@ class RunDir:
     def final(self, name: str) -> Path:
         return self.root / f"{name}.keras"
 
+    def check_writable(self) -> None:
+        """Refuse an --out that cannot become a run folder before minutes of data loading, not after;
+        the folder itself is made only once the model builds (`create`)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise FerEdgeError(f"{self.root}: exists and is not a folder (choose another --out)")
+        existing = next(p for p in (self.root, *self.root.absolute().parents) if p.exists())
+        if not existing.is_dir():
+            raise FerEdgeError(f"{self.root}: cannot create the run folder ({existing} is a file)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise FerEdgeError(f"{self.root}: cannot create the run folder ({existing} is not writable)")
+
     def create(self) -> None:
-        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FerEdgeError(f"{self.root}: cannot create the run folder ({exc.strerror})") from None
 
     def can_resume(self) -> bool:
         return self.state.is_file() and self.last.is_file() and self.config.is_file()

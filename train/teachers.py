@@ -4,21 +4,19 @@ Beyer et al. 2022, "Knowledge distillation: A good teacher is patient and consis
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 from keras import ops
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.keras_files import check_keras_file, load_keras_file
 from fer_edge.train.predict import predict_keras
 
 
 def load_teachers(paths: list[str]) -> list[keras.Model]:
-    for path in paths:
-        if not Path(path).is_file():
-            raise FerEdgeError(f"{path}: no such teacher model")
-    return [keras.saving.load_model(path, compile=False) for path in paths]
+    for path in paths:  # every file checked before the first (slow) load
+        check_keras_file(path, "teacher model")
+    return [load_keras_file(path, "teacher model") for path in paths]
 
 
 def precomputed_targets(paths: list[str], images: np.ndarray) -> np.ndarray:

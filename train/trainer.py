@@ -11,7 +11,6 @@ import inspect
 import json
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from fer_edge.atomic import write_json
 from fer_edge.data.cache import load
 from fer_edge.errors import FerEdgeError
+from fer_edge.keras_files import load_keras_file
 from fer_edge.metrics import classification_report
 from fer_edge.train.augment import build_augmenter, compile_augmenter_on_jax
 from fer_edge.train.batches import FerBatches, class_weights, to_model_input
@@ -120,9 +120,7 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
 
 
 def _init_from(core: keras.Model, path: str) -> None:
-    if not Path(path).is_file():
-        raise FerEdgeError(f"{path}: no such model to start from")
-    start = keras.saving.load_model(path, compile=False)
+    start = load_keras_file(path, "model to start from")
     theirs, ours = start.get_weights(), core.get_weights()
     if [w.shape for w in theirs] != [w.shape for w in ours]:
         raise FerEdgeError(f"{path}: its weights do not fit a {core.name} model")
@@ -172,6 +170,8 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
         cfg.teacher = teacher_paths(cfg.teacher) or None
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
+    else:
+        run.check_writable()
 
     keras.utils.set_random_seed(cfg.seed)
     _, size, channels = MODELS[cfg.model]

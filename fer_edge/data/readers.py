@@ -35,6 +35,9 @@ FOLDER_SPLITS = {
 }
 
 
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
+
+
 def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
     """Parse FER2013 from a CSV, a tar/zip archive or a folder (no cache involved)."""
     p = Path(path)
@@ -50,6 +53,8 @@ def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
         return read_tar(p, progress)
     if zipfile.is_zipfile(p):
         return read_zip(p, progress)
+    if p.name.lower().endswith(ARCHIVE_SUFFIXES):  # named as an archive but not one: say so, not "wrong columns"
+        raise FerEdgeError(f"{p}: not a readable tar or zip archive (truncated or not what its name says?)")
     with open(p, "rb") as fh:
         head = fh.read(4096)
     if b"\x00" in head or not head.strip():
