@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Here, before a device call: what travels with the working tree to a GPU machine that has JAX but
+# no TensorFlow or Keras (see recipes/gpu_device.sh). Both folders are git-ignored (.git/info/exclude).
+#   .gpu/fer2013.npz.xz  FER2013 Training + PublicTest as delta-coded xz (52.3 MB, ~2 min here)
+#   .whl/                Keras (the version installed here) and its two packages the GPU image lacks
+#
+#   recipes/gpu_prepare.sh FER2013_SOURCE
+#
+# PYTHON_VERSION [3.12]: the device's Python, for which optree's compiled wheel is fetched.
+set -euo pipefail
+SRC=${1:?usage: recipes/gpu_prepare.sh FER2013_SOURCE (fer2013.csv, fer2013.tar.gz, ...)}
+PY=${PYTHON_VERSION:-3.12}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+for d in /.gpu/ /.whl/; do
+    grep -qxF "$d" .git/info/exclude 2>/dev/null || echo "$d" >> .git/info/exclude
+done
+mkdir -p .gpu .whl
+if [ ! -f .gpu/fer2013.npz.xz ]; then
+    fer-edge data prepare "$SRC" -o .gpu/fer2013.npz.xz
+fi
+KERAS=$(python3 -c "import keras; print(keras.__version__)")  # the version this checkout's tests pass with
+rm -f .whl/*.whl
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$PY" --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+    --platform manylinux2014_x86_64 -d .whl "keras==$KERAS" namex optree
+ls .whl
+# The device tool takes at most 64 MiB: tracked and untracked-not-ignored files plus what is carried.
+tree=$( (git ls-files -z --cached --others --exclude-standard; printf '%s\0' .gpu/fer2013.npz.xz .whl/*.whl) |
+        xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
+echo "travels: $((tree / 1048576)) MiB of 64"
+[ "$tree" -le 67108864 ] || { echo "too big for the device tool" >&2; exit 1; }
+echo 'device call: carry [".whl", ".gpu/fer2013.npz.xz"], command: bash recipes/gpu_device.sh .gpu/fer2013.npz.xz $OUT'
