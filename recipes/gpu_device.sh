@@ -7,7 +7,7 @@
 #
 # BUDGET_S [585]: seconds from this script's start to the end of packing (a device call runs 600 at
 # most); gpu_distill.sh's deadlines are set from what is left after the checks unless PHASE1_S /
-# PHASE2_S are given. PACE_S [25]: the timing run. REQUIRE_GPU [1]: 0 for a dry run on a CPU.
+# PHASE2_S are given. PACE_S [30]: the timing run. REQUIRE_GPU [1]: 0 for a dry run on a CPU.
 # Exit 3: the wheels do not install; 4: no GPU for JAX.
 set -uo pipefail
 DATA=${1:?usage: bash recipes/gpu_device.sh DATA RESULTS}
@@ -35,9 +35,9 @@ sys.exit(0 if jax.default_backend() == 'gpu' or '${REQUIRE_GPU:-1}' == '0' else 
 " 2>&1 | grep -v '^I0000\|^W0000' || exit 4
 
 # Pace: batches per second of one fervgg run alone (a compiled step on an H200 does well over 50).
-timeout --signal=INT --kill-after=10 "${PACE_S:-25}" fer-edge train --model fervgg --data "$DATA" --epochs 1 \
+timeout --signal=INT --kill-after=20 "${PACE_S:-30}" fer-edge train --model fervgg --data "$DATA" --epochs 1 \
     --batch-size 128 --out /tmp/pace ${LIMIT:+--limit $LIMIT} > "$RESULTS/pace.log" 2>&1
-echo "pace: $(tr '\r' '\n' < "$RESULTS/pace.log" | grep -o '[0-9.]*batch/s' | tail -n 1)"
+echo "pace: $(tr '\r' '\n' < "$RESULTS/pace.log" | grep -oE '[0-9.]+ ?(batch/s|s/batch)' | tail -n 1)"
 rm -rf /tmp/pace
 
 left=$((BUDGET - ($(date +%s) - START)))
