@@ -96,6 +96,25 @@ def test_interrupted_run_resumes_where_it_stopped(fer_tiny_train, tmp_path, monk
     assert len((out / "history.csv").read_text().splitlines()) == 4
 
 
+def test_resume_reads_data_from_where_it_is_now_and_names_the_options_it_ignores(fer_tiny_train, tmp_path):
+    out = tmp_path / "run"
+    first = tmp_path / "first" / "fer2013.csv"
+    first.parent.mkdir()
+    first.write_bytes(fer_tiny_train.read_bytes())
+    res = run_cli("train", "--model", "ferlite", "--data", first, "--epochs", "1", "--lr", "2e-3", "--out", out, "--quiet")
+    assert res.exit_code == 0, res.output
+    moved = tmp_path / "moved.csv"
+    first.rename(moved)  # the data moved since the run started
+    res = run_cli("train", "--model", "ferlite", "--data", moved, "--epochs", "2", "--out", out, "--resume", "--quiet",
+                  "--lr", "5e-4", "--no-augment", "--seed", "0")  # --seed 0 is the run's own: not named
+    assert res.exit_code == 0, res.output
+    assert f"resuming on {moved}" in res.output
+    assert "ignored: --no-augment, --lr" in res.output and "--seed" not in res.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["learning_rate"] == 2e-3 and config["augment"] is True
+    assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 2
+
+
 def test_resume_without_checkpoint_is_a_clear_error(fer_tiny_train, tmp_path):
     res = run_cli("train", "--model", "baseline", "--data", fer_tiny_train, "--out", tmp_path / "none", "--resume")
     assert res.exit_code == 1 and "nothing to resume" in res.output

@@ -57,7 +57,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
                       distribute=distribute, teacher=list(teacher) or None, online_teacher=online_teacher, alpha=alpha, temperature=temperature, limit=limit,
                       width=width, init=init)
     try:
-        result = train_model(cfg, resume=resume, progress=not quiet)
+        result = train_model(cfg, resume=resume, progress=not quiet, explicit=_given_on_command_line())
     except KeyboardInterrupt:
         from fer_edge.train.rundir import RunDir
 
@@ -68,6 +68,13 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
         raise SystemExit(130)
     click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} (best epoch {result['best_epoch']}"
                f" of {result['epochs_run']}), saved {result['final']}")
+
+
+def _given_on_command_line() -> frozenset[str]:
+    """TrainConfig fields whose options the user typed (not defaults), for --resume's warning."""
+    ctx = click.get_current_context()
+    given = {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    return frozenset("model" if name == "model_name" else name for name in given)
 
 
 @click.command()

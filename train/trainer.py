@@ -17,6 +17,7 @@ import numpy as np
 
 from fer_edge.atomic import write_json
 from fer_edge.data.cache import load
+from fer_edge.edge.console import info, warn
 from fer_edge.errors import FerEdgeError
 from fer_edge.keras_files import load_keras_file
 from fer_edge.metrics import classification_report
@@ -154,7 +155,30 @@ def _build_wrapper(cfg: TrainConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"train_{core.name}")
 
 
-def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
+def _option(field: str, value) -> str:
+    if field == "augment":
+        return "--augment" if value else "--no-augment"
+    return "--lr" if field == "learning_rate" else "--" + field.replace("_", "-")
+
+
+def _resumed_config(cfg: TrainConfig, saved: dict, explicit: frozenset[str]) -> TrainConfig:
+    """The run's own settings, but the faces from where --data says they are now and --epochs as
+    given (a run may grow). Options given now that differ from the run's are named, not applied:
+    changing them mid-run would make a different run."""
+    if cfg.data != saved["data"]:
+        info(f"resuming on {cfg.data} (the run started on {saved['data']})")
+    runs = {**saved, "teacher": teacher_paths(saved.get("teacher")) or None}
+    ignored = [_option(k, getattr(cfg, k)) for k in sorted(explicit - {"data", "epochs", "out"})
+               if k in runs and runs[k] != getattr(cfg, k)]
+    if ignored:
+        warn(f"--resume continues with the run's own settings; ignored: {', '.join(ignored)}")
+    return TrainConfig(**{**runs, "data": cfg.data, "epochs": cfg.epochs})
+
+
+def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
+                explicit: frozenset[str] = frozenset()) -> dict:
+    """Train per `cfg` into its run folder. `explicit`: the TrainConfig fields the user gave on the
+    command line, so that --resume can say which of them it does not apply."""
     if cfg.model not in MODELS:
         raise FerEdgeError(f"unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
     if cfg.online_teacher and not cfg.teacher:  # before the data load, which takes a while
@@ -166,8 +190,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True) -
         saved = json.loads(run.config.read_text())
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
-        cfg = TrainConfig(**{**saved, "epochs": cfg.epochs})  # the run's own settings; epochs may grow
-        cfg.teacher = teacher_paths(cfg.teacher) or None
+        cfg = _resumed_config(cfg, saved, explicit)
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
     else:
