@@ -167,12 +167,12 @@ def _resumed_config(cfg: TrainConfig, saved: dict, explicit: frozenset[str]) -> 
     changing them mid-run would make a different run."""
     if cfg.data != saved["data"]:
         info(f"resuming on {cfg.data} (the run started on {saved['data']})")
-    runs = {**saved, "teacher": teacher_paths(saved.get("teacher")) or None}
+    own = {**saved, "teacher": teacher_paths(saved.get("teacher")) or None}
     ignored = [_option(k, getattr(cfg, k)) for k in sorted(explicit - {"data", "epochs", "out"})
-               if k in runs and runs[k] != getattr(cfg, k)]
+               if k in own and own[k] != getattr(cfg, k)]
     if ignored:
         warn(f"--resume continues with the run's own settings; ignored: {', '.join(ignored)}")
-    return TrainConfig(**{**runs, "data": cfg.data, "epochs": cfg.epochs})
+    return TrainConfig(**{**own, "data": cfg.data, "epochs": cfg.epochs})
 
 
 def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
