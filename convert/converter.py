@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from fer_edge.atomic import require_output_folder
 from fer_edge.convert.files import make_readable, write_temp
 from fer_edge.convert.quiet import logged_errors, native_stderr_captured
 from fer_edge.errors import FerEdgeError
@@ -106,8 +107,7 @@ def write_model(data: bytes, out: str | os.PathLike, info: ModelInfo) -> ModelIn
     """Write `out` and its sidecar; an int8 file is checked to be integer-only and its input and
     output quantisation recorded. Nothing is left behind if any step fails."""
     out = Path(out)
-    if not out.parent.is_dir():
-        raise FerEdgeError(f"{out.parent}: output folder does not exist")
+    require_output_folder(out)
     tmp = write_temp(data, out)
     meta = sidecar_path(out)
     meta_written = False

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from fer_edge.atomic import require_output_folder
 from fer_edge.convert.files import write_json
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import sidecar_path
@@ -27,8 +28,7 @@ def _resolve_output(model_path: Path, mode: str, output: str | None) -> Path:
     out = Path(output) if output else output_path(model_path, mode)
     if out.suffix != ".tflite":
         raise FerEdgeError(f"{out}: output must be a .tflite file")
-    if not out.parent.is_dir():
-        raise FerEdgeError(f"{out.parent}: output folder does not exist")
+    require_output_folder(out)
     if not os.access(out.parent, os.W_OK):
         raise FerEdgeError(f"{out.parent}: output folder is not writable")
     return out

@@ -24,6 +24,12 @@ def make_readable(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~_umask())
 
 
+def require_output_folder(out: str | os.PathLike) -> None:
+    """Refuse an output whose folder is missing before the work that would produce it."""
+    if not Path(out).parent.is_dir():
+        raise FerEdgeError(f"{Path(out).parent}: output folder does not exist")
+
+
 @contextmanager
 def atomic_output(out: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside `out`; it becomes `out` only if the block succeeds.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+from fer_edge.atomic import require_output_folder
 from fer_edge.errors import FerEdgeError
 
 MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS keys; kept here so --help needs no Keras
@@ -73,11 +73,16 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
                f" of {result['epochs_run']}), saved {result['final']}")
 
 
-def _given_on_command_line() -> frozenset[str]:
-    """TrainConfig fields whose options the user typed (not defaults), for --resume's warning."""
+def _given_on_command_line() -> dict[str, str]:
+    """TrainConfig field -> option as typed, for the options the user gave (not defaults): --resume
+    names those it does not apply."""
     ctx = click.get_current_context()
-    given = {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-    return frozenset("model" if name == "model_name" else name for name in given)
+    given = {}
+    for param in ctx.command.params:
+        if ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE:
+            off = getattr(param, "secondary_opts", None) and not ctx.params[param.name]  # --no-augment
+            given["model" if param.name == "model_name" else param.name] = param.secondary_opts[0] if off else param.opts[0]
+    return given
 
 
 @click.command()
@@ -97,8 +102,8 @@ def evaluate(models, data, split, tta, plot, as_json, threads) -> None:
     """
     from fer_edge.evaluation import evaluate_models, format_report
 
-    if plot and not Path(plot).absolute().parent.is_dir():  # before the evaluation, not after it
-        raise FerEdgeError(f"{plot}: cannot write there (no folder {Path(plot).parent})")
+    if plot:  # before the evaluation, not after it
+        require_output_folder(plot)
     report = evaluate_models(list(models), data, split, tta_flip=(tta == "flip"), threads=threads)
     if plot:
         from fer_edge.train.plots import plot_confusion

@@ -155,30 +155,24 @@ def _build_wrapper(cfg: TrainConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"train_{core.name}")
 
 
-def _option(field: str, value) -> str:
-    if field == "augment":
-        return "--augment" if value else "--no-augment"
-    return "--lr" if field == "learning_rate" else "--" + field.replace("_", "-")
-
-
-def _resumed_config(cfg: TrainConfig, saved: dict, explicit: frozenset[str]) -> TrainConfig:
+def _resumed_config(cfg: TrainConfig, saved: dict, explicit: dict[str, str]) -> TrainConfig:
     """The run's own settings, but the faces from where --data says they are now and --epochs as
     given (a run may grow). Options given now that differ from the run's are named, not applied:
     changing them mid-run would make a different run."""
     if cfg.data != saved["data"]:
         info(f"resuming on {cfg.data} (the run started on {saved['data']})")
     own = {**saved, "teacher": teacher_paths(saved.get("teacher")) or None}
-    ignored = [_option(k, getattr(cfg, k)) for k in sorted(explicit - {"data", "epochs", "out"})
-               if k in own and own[k] != getattr(cfg, k)]
+    ignored = [option for k, option in sorted(explicit.items())
+               if k not in {"data", "epochs", "out"} and k in own and own[k] != getattr(cfg, k)]
     if ignored:
         warn(f"--resume continues with the run's own settings; ignored: {', '.join(ignored)}")
     return TrainConfig(**{**own, "data": cfg.data, "epochs": cfg.epochs})
 
 
 def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
-                explicit: frozenset[str] = frozenset()) -> dict:
-    """Train per `cfg` into its run folder. `explicit`: the TrainConfig fields the user gave on the
-    command line, so that --resume can say which of them it does not apply."""
+                explicit: dict[str, str] | None = None) -> dict:
+    """Train per `cfg` into its run folder. `explicit`: TrainConfig field -> option, for those the
+    user gave on the command line, so that --resume can name the ones it does not apply."""
     if cfg.model not in MODELS:
         raise FerEdgeError(f"unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
     if cfg.online_teacher and not cfg.teacher:  # before the data load, which takes a while
@@ -190,7 +184,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         saved = json.loads(run.config.read_text())
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
-        cfg = _resumed_config(cfg, saved, explicit)
+        cfg = _resumed_config(cfg, saved, explicit or {})
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
     else:

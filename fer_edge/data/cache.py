@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.atomic import atomic_output
+from fer_edge.atomic import atomic_output, require_output_folder
 from fer_edge.data.dataset import Dataset, Split
 from fer_edge.data.readers import read_source
 from fer_edge.errors import FerEdgeError
@@ -50,8 +50,7 @@ def cache_output(output: str | os.PathLike, folder_default: str = "fer2013.npz")
 def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
     """Write the dataset as one uncompressed .npz (atomic: temp file, then rename)."""
     out = Path(out)
-    if not out.parent.is_dir():
-        raise FerEdgeError(f"{out.parent}: output folder does not exist")
+    require_output_folder(out)
     arrays: dict[str, np.ndarray] = {
         "meta": np.frombuffer(json.dumps({"format": CACHE_FORMAT, "source": dataset.source,
                                           "splits": dataset.split_names()}).encode(), dtype=np.uint8)
