@@ -198,6 +198,30 @@ def test_several_teachers_distil_as_their_mean(tmp_path):
     assert not np.allclose(got, predict_keras(a, images, tta_flip=True), atol=1e-3)
 
 
+def test_teacher_predictions_are_cached_by_file_and_faces(tmp_path, monkeypatch):
+    import fer_edge.train.teachers as teachers
+
+    monkeypatch.setenv("FER_EDGE_CACHE_DIR", str(tmp_path / "cache"))
+    cached = tmp_path / "cache" / "teachers"
+    teacher = str(tmp_path / "a.keras")
+    build_baseline().save(teacher)
+    images = np.random.default_rng(4).integers(0, 256, (9, 48, 48), dtype=np.uint8)
+    first = precomputed_targets([teacher], images)
+    assert len(list(cached.glob("*.npy"))) == 1
+
+    loader = teachers.load_keras_file
+    monkeypatch.setattr(teachers, "load_keras_file", lambda *a, **k: pytest.fail("loaded a cached teacher"))
+    np.testing.assert_array_equal(precomputed_targets([teacher], images), first)
+
+    monkeypatch.setattr(teachers, "load_keras_file", loader)
+    np.testing.assert_allclose(precomputed_targets([teacher], images[::-1].copy()), first[::-1], atol=1e-5)
+    assert len(list(cached.glob("*.npy"))) == 2  # other faces: predicted again
+    keras.utils.set_random_seed(9)
+    build_baseline().save(teacher)  # the same path, retrained
+    assert not np.allclose(precomputed_targets([teacher], images), first, atol=1e-4)
+    assert len(list(cached.glob("*.npy"))) == 3
+
+
 def test_evaluate_on_a_privatetest_only_csv(fer_tiny_train, tmp_path):
     model = build_baseline()
     model.save(tmp_path / "m.keras")

@@ -4,13 +4,21 @@ Beyer et al. 2022, "Knowledge distillation: A good teacher is patient and consis
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import keras
 import numpy as np
 from keras import ops
 
+from fer_edge.atomic import atomic_output
+from fer_edge.data.cache import cache_dir
 from fer_edge.errors import FerEdgeError
+from fer_edge.labels import NUM_CLASSES
 from fer_edge.keras_files import check_keras_file, load_keras_file
 from fer_edge.train.predict import predict_keras
+
+TEACHER_CACHE_FORMAT = 1  # bump when what a cached file holds changes
 
 
 def load_teachers(paths: list[str]) -> list[keras.Model]:
@@ -20,8 +28,36 @@ def load_teachers(paths: list[str]) -> list[keras.Model]:
 
 
 def precomputed_targets(paths: list[str], images: np.ndarray) -> np.ndarray:
-    """The teachers' mean flip-TTA probabilities: several teachers distil as one ensemble."""
-    return np.mean([predict_keras(model, images, tta_flip=True) for model in load_teachers(paths)], axis=0)
+    """The teachers' mean flip-TTA probabilities: several teachers distil as one ensemble.
+
+    Each teacher's probabilities are cached under FER_EDGE_CACHE_DIR, keyed by the bytes of its
+    file and of the faces: a big teacher takes minutes per pass on a CPU, and a chain of
+    distillation stages asks for the same predictions again and again."""
+    for path in paths:  # every file checked before the first (slow) prediction
+        check_keras_file(path, "teacher model")
+    return np.mean([_teacher_probs(path, images) for path in paths], axis=0)
+
+
+def _teacher_probs(path: str, images: np.ndarray) -> np.ndarray:
+    digest = hashlib.sha256(f"{TEACHER_CACHE_FORMAT}|{keras.backend.backend()}|{images.shape}|".encode())
+    digest.update(Path(path).read_bytes())
+    digest.update(np.ascontiguousarray(images).data)
+    cached = cache_dir() / "teachers" / f"{digest.hexdigest()[:32]}.npy"
+    if cached.is_file():
+        try:
+            probs = np.load(cached)
+            if probs.shape == (len(images), NUM_CLASSES):
+                return probs
+        except (OSError, ValueError):
+            pass  # unreadable: predict again and replace it
+    probs = predict_keras(load_keras_file(path, "teacher model"), images, tta_flip=True)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(cached, suffix=".npy") as tmp:
+            np.save(tmp, probs)
+    except (OSError, FerEdgeError):
+        pass  # a cache that cannot be written only costs time
+    return probs
 
 
 @keras.saving.register_keras_serializable(package="fer_edge")
