@@ -91,7 +91,7 @@ class Run:
             return
         self.log(f"{self.name}: {pace:.2f} s/epoch, start-up {startup:.0f} s: {self.epochs} epochs would end "
                  f"at {ends - self.start:.0f} s; starts again with {fit_again}")
-        self.proc.kill()  # nothing of this run is kept, so no need to wait for a clean stop
+        self.proc.kill()  # its model is not used (its log and records are), so no clean stop needed
         self.proc.wait()
         self.out.close()
         self.name = self.base + "_r"
