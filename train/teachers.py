@@ -14,8 +14,8 @@ from keras import ops
 from fer_edge.atomic import atomic_output
 from fer_edge.data.cache import cache_dir
 from fer_edge.errors import FerEdgeError
-from fer_edge.labels import NUM_CLASSES
 from fer_edge.keras_files import check_keras_file, load_keras_file
+from fer_edge.labels import NUM_CLASSES
 from fer_edge.train.predict import predict_keras
 
 TEACHER_CACHE_FORMAT = 1  # bump when what a cached file holds changes
