@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -163,7 +164,7 @@ def main() -> int:
         model = r.dir / "fervgg.keras"  # written by the trainer's finish; best.keras if it was cut short
         model = model if model.is_file() else r.dir / "best.keras"
         if model.is_file():
-            (args.results / f"{r.name}.keras").write_bytes(model.read_bytes())
+            shutil.copyfile(model, args.results / f"{r.name}.keras")
         for d in {r.base, r.name}:
             for f in ["config.json", "checkpoint/state.json", "history.csv", "metrics.json", "curves.png"]:
                 if (args.runs / d / f).is_file():

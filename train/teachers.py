@@ -21,9 +21,13 @@ from fer_edge.train.predict import predict_keras
 TEACHER_CACHE_FORMAT = 1  # bump when what a cached file holds changes
 
 
-def load_teachers(paths: list[str]) -> list[keras.Model]:
-    for path in paths:  # every file checked before the first (slow) load
+def _check_teachers(paths: list[str]) -> None:
+    for path in paths:  # every file checked before the first (slow) load or prediction
         check_keras_file(path, "teacher model")
+
+
+def load_teachers(paths: list[str]) -> list[keras.Model]:
+    _check_teachers(paths)
     return [load_keras_file(path, "teacher model") for path in paths]
 
 
@@ -33,15 +37,16 @@ def precomputed_targets(paths: list[str], images: np.ndarray) -> np.ndarray:
     Each teacher's probabilities are cached under FER_EDGE_CACHE_DIR, keyed by the bytes of its
     file and of the faces: a big teacher takes minutes per pass on a CPU, and a chain of
     distillation stages asks for the same predictions again and again."""
-    for path in paths:  # every file checked before the first (slow) prediction
-        check_keras_file(path, "teacher model")
-    return np.mean([_teacher_probs(path, images) for path in paths], axis=0)
+    _check_teachers(paths)
+    # the faces' part of the key once (the Training split is 66 MB), each teacher's file added to a copy
+    faces_key = hashlib.sha256(f"{TEACHER_CACHE_FORMAT}|{keras.backend.backend()}|{images.shape}|".encode())
+    faces_key.update(np.ascontiguousarray(images).data)
+    return np.mean([_teacher_probs(path, images, faces_key) for path in paths], axis=0)
 
 
-def _teacher_probs(path: str, images: np.ndarray) -> np.ndarray:
-    digest = hashlib.sha256(f"{TEACHER_CACHE_FORMAT}|{keras.backend.backend()}|{images.shape}|".encode())
+def _teacher_probs(path: str, images: np.ndarray, faces_key) -> np.ndarray:
+    digest = faces_key.copy()
     digest.update(Path(path).read_bytes())
-    digest.update(np.ascontiguousarray(images).data)
     cached = cache_dir() / "teachers" / f"{digest.hexdigest()[:32]}.npy"
     if cached.is_file():
         try:
