@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # On the device machine (JAX on a GPU, no TensorFlow or Keras): install the carried Keras wheels,
-# put a `fer-edge` from this checkout on PATH, check that JAX sees the GPU, then train teachers
-# with recipes/gpu_teachers.py inside what is left of one call.
+# put a `fer-edge` from this checkout on PATH, check that JAX sees the GPU, then run
+# recipes/gpu_distill.py (teachers, then students, then their fine-tuning) in what is left of one call.
 #
 #   bash recipes/gpu_device.sh DATA RESULTS        (after recipes/gpu_prepare.sh here)
 #
 # BUDGET_S [585]: seconds from this script's start to the end of packing (a device call runs 600 at
-# most). LIMIT (rows per split) and FIRST_EPOCHS pass through to gpu_teachers.py.
+# most). LIMIT (rows per split), FIRST_EPOCHS, TEACHERS_S and STUDENTS_S pass through to gpu_distill.py.
 # REQUIRE_GPU [1]: 0 for a dry run on a CPU.
 # Exit 3: the wheels do not install; 4: no GPU for JAX.
 set -uo pipefail
@@ -35,5 +35,6 @@ sys.exit(0 if jax.default_backend() == 'gpu' or '${REQUIRE_GPU:-1}' == '0' else 
 " 2>&1 | grep -v '^I0000\|^W0000' || exit 4
 
 left=$((BUDGET - ($(date +%s) - START)))
-python3 -P "$ROOT/recipes/gpu_teachers.py" "$DATA" "$RESULTS" --deadline-s $((left - 20)) ${LIMIT:+--limit $LIMIT} \
-    ${FIRST_EPOCHS:+--first-epochs $FIRST_EPOCHS} 2>&1 | grep -v '^I0000\|^W0000'
+python3 -P "$ROOT/recipes/gpu_distill.py" "$DATA" "$RESULTS" --deadline-s $((left - 20)) ${LIMIT:+--limit $LIMIT} \
+    ${FIRST_EPOCHS:+--first-epochs $FIRST_EPOCHS} ${TEACHERS_S:+--teachers-s $TEACHERS_S} \
+    ${STUDENTS_S:+--students-s $STUDENTS_S} 2>&1 | grep -v '^I0000\|^W0000'

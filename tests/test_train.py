@@ -17,6 +17,7 @@ from fer_edge.cli import cli  # noqa: E402
 from fer_edge.data.cache import load  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
 from fer_edge.train import trainer as trainer_mod  # noqa: E402
+from fer_edge.train.batches import FerBatches  # noqa: E402
 from fer_edge.train.models import build_baseline, build_ferfast, build_ferlite  # noqa: E402
 from fer_edge.train.predict import predict_keras  # noqa: E402
 from fer_edge.train.teachers import precomputed_targets  # noqa: E402
@@ -185,6 +186,44 @@ def test_distillation_loss_takes_the_teacher_from_either_side():
     acc = LabelAccuracy()
     acc.update_state(labels, np.concatenate([labels, 1 - labels], 1))
     assert float(acc.result()) == 1.0
+
+
+def test_mixup_blends_faces_labels_teacher_columns_and_weights_in_one_proportion():
+    n = 32
+    faces = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None] * 7, 48 * 48).reshape(n, 48, 48)
+    labels = np.arange(n) % 7
+    soft = np.random.default_rng(0).dirichlet(np.ones(7), n).astype(np.float32)
+    weights = np.linspace(0.5, 2.0, 7).astype(np.float32)
+    plain = FerBatches(faces, labels, n, 48, 1, weights=weights, soft_targets=soft, shuffle=False)
+    mixed = FerBatches(faces, labels, n, 48, 1, weights=weights, soft_targets=soft, shuffle=False, mixup=0.4)
+    x0, y0, w0 = plain[0]
+    x, y, w = mixed[0]
+    assert x.shape == x0.shape and y.shape == y0.shape == (n, 14)
+    # every face is flat, so each mixed face is one value: lam * own + (1 - lam) * partner's
+    value = x[:, 0, 0, 0]
+    assert np.allclose(x, value[:, None, None, None])
+    lam_seen = []
+    for j in range(n):
+        own = x0[j, 0, 0, 0]
+        # find the partner whose blend in this face's proportion gives its labels and teacher columns
+        for k in range(n):
+            other = x0[k, 0, 0, 0]
+            if own == other:
+                continue
+            lam = (value[j] - other) / (own - other)
+            if -1e-4 <= lam <= 1 + 1e-4 and np.allclose(y[j], lam * y0[j] + (1 - lam) * y0[k], atol=1e-5):
+                assert np.isclose(w[j], lam * w0[j] + (1 - lam) * w0[k], atol=1e-5)
+                lam_seen.append(lam)
+                break
+        else:
+            assert np.allclose(y[j], y0[j]) and np.isclose(value[j], own)  # paired with itself
+            lam_seen.append(1.0)
+    assert np.allclose(y[:, :7].sum(1), 1) and np.allclose(y[:, 7:].sum(1), 1, atol=1e-5)
+    assert 0.1 < np.mean([min(v, 1 - v) for v in lam_seen])  # really blended, not a few stray pixels
+    again = mixed[0]
+    np.testing.assert_array_equal(again[0], x)  # reproducible per seed, epoch and batch
+    mixed.on_epoch_end()
+    assert not np.allclose(mixed[0][0], x)  # a new blend every epoch
 
 
 def test_several_teachers_distil_as_their_mean(tmp_path):

@@ -37,6 +37,13 @@ def test_stage_rows_name_the_start_and_every_teacher(tmp_path):
     assert "Total wall time 4.0 min" in card
 
 
+def test_stage_rows_say_online_teachers_and_mixup(tmp_path):
+    run = _run(tmp_path, "fm", {"augment": True, "aug_strength": 1.0, "mixup": 0.2, "online_teacher": True,
+                                "teacher": ["t/a.keras", "t/b.keras"]}, 0.66)
+    row = next(line for line in render([run], None, ["cmd"], None, "GPU").splitlines() if line.startswith("| 1 |"))
+    assert "distilled from t/a.keras + t/b.keras (online); augmentation x1.0, mixup 0.2;" in row
+
+
 def test_a_shipped_variant_is_titled_by_its_name_and_its_builder(tmp_path):
     run = _run(tmp_path, "narrow", {"width": 112}, 0.65)
     assert render([run], None, ["cmd"], None, "test CPU").startswith("# Model card: `ferfast`\n")

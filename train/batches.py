@@ -43,13 +43,14 @@ def to_model_input(images: np.ndarray, size: int, channels: int) -> np.ndarray:
 class FerBatches(keras.utils.PyDataset):
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, size: int, channels: int,
                  weights: np.ndarray | None = None, shuffle: bool = True, seed: int = 0,
-                 soft_targets: np.ndarray | None = None, **kwargs):
+                 soft_targets: np.ndarray | None = None, mixup: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.images, self.labels = images, labels
         self.batch_size, self.size, self.channels = batch_size, size, channels
         self.weights = weights
         self.shuffle, self.seed = shuffle, seed
         self.soft_targets = soft_targets  # teacher probabilities for distillation, or None
+        self.mixup = mixup  # Beta(mixup, mixup) mixing weights; 0 leaves faces unmixed
         self.epoch = 0
         self.order = self._order()
 
@@ -67,9 +68,24 @@ class FerBatches(keras.utils.PyDataset):
         y = keras.utils.to_categorical(self.labels[idx], NUM_CLASSES).astype(np.float32)
         if self.soft_targets is not None:
             y = np.concatenate([y, self.soft_targets[idx].astype(np.float32)], axis=1)
-        if self.weights is None:
-            return x, y
-        return x, y, self.weights[self.labels[idx]]
+        w = None if self.weights is None else self.weights[self.labels[idx]]
+        if self.mixup > 0:
+            x, y, w = self._mix(i, x, y, w)
+        return (x, y) if w is None else (x, y, w)
+
+    def _mix(self, i: int, x: np.ndarray, y: np.ndarray, w: np.ndarray | None):
+        """Mixup (Zhang et al. 2018): each face blended with another of the batch, labels, teacher
+        columns and loss weights in the same proportion. One weight per face, not per batch, so
+        every batch holds nearly clean and evenly mixed faces alike. An online teacher sees the
+        blended face itself (the "function matching" of Beyer et al. 2022)."""
+        rng = np.random.default_rng((self.seed, self.epoch, i, 7))
+        lam = rng.beta(self.mixup, self.mixup, size=len(x)).astype(np.float32)
+        other = rng.permutation(len(x))
+        x = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[other]
+        y = lam[:, None] * y + (1 - lam[:, None]) * y[other]
+        if w is not None:
+            w = lam * w + (1 - lam) * w[other]
+        return x, y, w
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

@@ -33,9 +33,13 @@ def _short(path: str) -> str:
 
 def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
     aug = f"augmentation x{cfg.get('aug_strength', 1.0)}" if cfg["augment"] else "no augmentation"
+    if cfg.get("mixup"):
+        aug += f", mixup {cfg['mixup']}"
     start = f"from {_short(cfg['init'])}" if cfg.get("init") else "from scratch"
     teachers = teacher_paths(cfg.get("teacher"))
     teacher = f", distilled from {' + '.join(_short(t) for t in teachers)}" if teachers else ""
+    if teachers and cfg.get("online_teacher"):
+        teacher += " (online)"
     return (f"| {i} | {start}{teacher}; {aug}; AdamW peak lr {cfg['learning_rate']}, batch {cfg['batch_size']}, "
             f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']} | "
             f"{metrics['epochs_run']} of {cfg['epochs']} (best {metrics['best_epoch']}) | "

@@ -36,12 +36,14 @@ MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS
               help="Teachers see each augmented batch with the student (slower, consistent targets) instead of precomputed clean faces.")
 @click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")
 @click.option("--temperature", default=4.0, show_default=True, type=click.FloatRange(min=1))
+@click.option("--mixup", default=0.0, show_default=True, type=click.FloatRange(0, 10),
+              help="Mixup: blend each face and its targets with another's, weight ~ Beta(a, a); 0 is off, 0.2-0.4 is usual.")
 @click.option("--init", default=None, type=click.Path(), help="Start from this .keras model's weights (fine-tuning, e.g. with --no-augment and a lower --lr).")
 @click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Use only the first N rows of each split (quick checks).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_strength, learning_rate, class_weight,
-          label_smoothing, patience, weights, width, teacher, online_teacher, alpha, temperature, init, distribute, limit, quiet) -> None:
+          label_smoothing, patience, weights, width, teacher, online_teacher, alpha, temperature, mixup, init, distribute, limit, quiet) -> None:
     """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
 
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
@@ -57,7 +59,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
                       batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
                       seed=seed, augment=augment, aug_strength=aug_strength, class_weight=class_weight, patience=patience, weights=weights,
-                      distribute=distribute, teacher=list(teacher) or None, online_teacher=online_teacher, alpha=alpha, temperature=temperature, limit=limit,
+                      distribute=distribute, teacher=list(teacher) or None, online_teacher=online_teacher, alpha=alpha, temperature=temperature, mixup=mixup, limit=limit,
                       width=width, init=init)
     try:
         result = train_model(cfg, resume=resume, progress=not quiet, explicit=_given_on_command_line())

@@ -57,6 +57,7 @@ class TrainConfig:
     online_teacher: bool = False  # teachers see the student's augmented batch instead of precomputed clean faces
     alpha: float = 0.5
     temperature: float = 4.0
+    mixup: float = 0.0  # Beta(mixup, mixup) blending of faces and targets; 0: off
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
     width: int | None = None  # ferlite's base width or ferfast's 6x6 width
     init: str | None = None  # start from this .keras model's weights (fine-tuning)
@@ -201,7 +202,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     if soft is not None:  # the loss expects teacher columns on validation too; labels stand in
         val_y = np.concatenate([val_y, val_y], axis=1)
     batches = FerBatches(x_train, y_train, cfg.batch_size, size, channels, weights=weights,
-                         seed=cfg.seed, soft_targets=soft)
+                         seed=cfg.seed, soft_targets=soft, mixup=cfg.mixup)
     val_data = (to_model_input(x_val, size, channels), val_y)
 
     scope, dist_desc = distribution_scope(cfg.distribute)
