@@ -2,13 +2,15 @@
 # On the device machine (JAX on a GPU, no TensorFlow or Keras): install the carried Keras wheels,
 # put a `fer-edge` from this checkout on PATH, check that JAX sees the GPU, then run
 # recipes/gpu_distill.py (teachers, then students, then their fine-tuning) in what is left of one call.
+# If .gpu/teachers.npz.xz travelled too (recipes/gpu_prepare.sh with TEACHERS set), its teachers are
+# unpacked and the recipe skips training its own.
 #
 #   bash recipes/gpu_device.sh DATA RESULTS        (after recipes/gpu_prepare.sh here)
 #
 # BUDGET_S [585]: seconds from this script's start to the end of packing (a device call runs 600 at
 # most). LIMIT (rows per split), FIRST_EPOCHS, TEACHERS_S and STUDENTS_S pass through to gpu_distill.py.
 # REQUIRE_GPU [1]: 0 for a dry run on a CPU.
-# Exit 3: the wheels do not install; 4: no GPU for JAX.
+# Exit 3: the wheels do not install; 4: no GPU for JAX; 5: the carried teachers do not unpack.
 set -uo pipefail
 DATA=${1:?usage: bash recipes/gpu_device.sh DATA RESULTS}
 RESULTS=${2:?usage: bash recipes/gpu_device.sh DATA RESULTS}
@@ -34,7 +36,14 @@ print('jax', jax.__version__, 'keras', keras.__version__, keras.backend.backend(
 sys.exit(0 if jax.default_backend() == 'gpu' or '${REQUIRE_GPU:-1}' == '0' else 4)
 " 2>&1 | grep -v '^I0000\|^W0000' || exit 4
 
+TEACHER_ARGS=()
+if [ -f "$ROOT/.gpu/teachers.npz.xz" ]; then
+    python3 -P "$ROOT/recipes/teachers_pack.py" unpack "$ROOT/.gpu/teachers.npz.xz" -o /tmp/teachers 2>&1 |
+        grep -v '^I0000\|^W0000' || exit 5
+    TEACHER_ARGS=(--teachers /tmp/teachers/*.keras)
+fi
+
 left=$((BUDGET - ($(date +%s) - START)))
 python3 -P "$ROOT/recipes/gpu_distill.py" "$DATA" "$RESULTS" --deadline-s $((left - 20)) ${LIMIT:+--limit $LIMIT} \
     ${FIRST_EPOCHS:+--first-epochs $FIRST_EPOCHS} ${TEACHERS_S:+--teachers-s $TEACHERS_S} \
-    ${STUDENTS_S:+--students-s $STUDENTS_S} 2>&1 | grep -v '^I0000\|^W0000'
+    ${STUDENTS_S:+--students-s $STUDENTS_S} "${TEACHER_ARGS[@]}" 2>&1 | grep -v '^I0000\|^W0000'

@@ -19,6 +19,10 @@ overrun its phase's deadline, or would leave much of the time unused, is started
 the number of epochs that fits.
 
     python3 recipes/gpu_distill.py DATA RESULTS --deadline-s 540 [--teachers-s 230 --students-s 230]
+    python3 recipes/gpu_distill.py DATA RESULTS --deadline-s 540 --teachers A.keras B.keras   # phases 2-3
+
+With --teachers (trained before, carried packed: recipes/teachers_pack.py) the first phase is
+skipped and the students get 85% of the time.
 
 RESULTS gets each run's model (<run>.keras, its best PublicTest epoch), runs.tar (config, state,
 history, curves, metrics and log of every run) and recipe.log. `fer-edge` must be on PATH; run it
@@ -199,6 +203,8 @@ def main() -> int:
     ap.add_argument("--students-s", type=float, default=None,
                     help="seconds for the students [42%% of the deadline; 0: teachers only]; the"
                          " fine-tuning gets the rest")
+    ap.add_argument("--teachers", nargs="+", type=Path, default=None,
+                    help="teachers trained before: skip the first phase")
     ap.add_argument("--runs", type=Path, default=Path("/tmp/fer-runs"))
     ap.add_argument("--first-epochs", type=int, default=100, help="the teachers' and students' first guess")
     ap.add_argument("--min-epochs", type=int, default=8)
@@ -206,8 +212,12 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="rows per split (a dry run)")
     args = ap.parse_args()
     start = time.time()
-    students_s = 0.42 * args.deadline_s if args.students_s is None else args.students_s
-    teachers_s = args.teachers_s or (0.45 * args.deadline_s if students_s else args.deadline_s)
+    if args.teachers:
+        teachers_s = 0.0
+        students_s = args.students_s or 0.85 * args.deadline_s
+    else:
+        students_s = 0.42 * args.deadline_s if args.students_s is None else args.students_s
+        teachers_s = args.teachers_s or (0.45 * args.deadline_s if students_s else args.deadline_s)
     if teachers_s + students_s > args.deadline_s:
         ap.error("--teachers-s plus --students-s exceed --deadline-s")
     args.runs.mkdir(parents=True, exist_ok=True)
@@ -225,23 +235,30 @@ def main() -> int:
     def runs_of(specs: dict[str, list[str]], common: list[str], first_epochs: int, grow: bool = True) -> list[Run]:
         return [Run(name, [*common, *extra], first_epochs, args, start, log, grow) for name, extra in specs.items()]
 
-    all_runs = runs_of(TEACHER_RUNS, TEACHER_COMMON, args.first_epochs)
-    teachers = list(run_phase("teachers", all_runs, start + teachers_s, args, log).values())
+    made: list[Path] = []  # every model this call trained
+    if args.teachers:
+        all_runs, teachers = [], args.teachers
+        log(f"teachers given: {' '.join(map(str, teachers))}")
+    else:
+        all_runs = runs_of(TEACHER_RUNS, TEACHER_COMMON, args.first_epochs)
+        teachers = list(run_phase("teachers", all_runs, start + teachers_s, args, log).values())
+        made += teachers
     if students_s and teachers:
         taught = teacher_options(teachers)
         students_runs = runs_of(STUDENT_RUNS, [*STUDENT_COMMON, *taught], args.first_epochs)
         all_runs += students_runs
         students = run_phase("students", students_runs, start + teachers_s + students_s, args, log)
+        made += students.values()
         finetune_runs = runs_of({f"{name}_ft": ["--init", str(model)] for name, model in students.items()},
                                 [*FINETUNE_COMMON, *taught], FINETUNE_EPOCHS, grow=False)
         all_runs += finetune_runs
         if finetune_runs:
-            run_phase("fine-tune", finetune_runs, start + args.deadline_s, args, log)
+            made += run_phase("fine-tune", finetune_runs, start + args.deadline_s, args, log).values()
     elif students_s:
         log("no teacher finished: no students")
     pack(all_runs, args)
     log("done")
-    return 0 if teachers else 1
+    return 0 if made else 1
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Here, before a device call: what travels with the working tree to a GPU machine that has JAX but
 # no TensorFlow or Keras (see recipes/gpu_device.sh). Both folders are git-ignored (.git/info/exclude).
-#   .gpu/fer2013.npz.xz  FER2013 Training + PublicTest as delta-coded xz (52.3 MB, ~2 min here)
-#   .whl/                Keras (the version installed here) and its two packages the GPU image lacks
+#   .gpu/fer2013.npz.xz   FER2013 Training + PublicTest, prediction-coded xz (47.1 MB, ~3 min here)
+#   .whl/                 Keras (the version installed here) and its two packages the GPU image lacks
+#   .gpu/teachers.npz.xz  only with TEACHERS="A.keras B.keras": teachers trained before, 7-bit weights
+#                         (recipes/teachers_pack.py; two fervgg --width 48: 5.6 MB); the device then
+#                         skips training its own
 #
-#   recipes/gpu_prepare.sh FER2013_SOURCE
+#   [TEACHERS="A.keras B.keras"] recipes/gpu_prepare.sh FER2013_SOURCE
 #
 # PYTHON_VERSION [3.12]: the device's Python, for which optree's compiled wheel is fetched.
 set -euo pipefail
@@ -25,9 +28,18 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$PY" 
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 -d .whl "keras==$KERAS" namex optree
 ls .whl
+rm -f .gpu/teachers.npz.xz
+if [ -n "${TEACHERS:-}" ]; then
+    # shellcheck disable=SC2086  # a list of paths
+    python3 recipes/teachers_pack.py pack $TEACHERS --bits 7 -o .gpu/teachers.npz.xz
+fi
+carried=(.gpu/fer2013.npz.xz .whl/*.whl)
+[ -f .gpu/teachers.npz.xz ] && carried+=(.gpu/teachers.npz.xz)
 # The device tool takes at most 64 MiB: tracked and untracked-not-ignored files plus what is carried.
-tree=$( (git ls-files -z --cached --others --exclude-standard; printf '%s\0' .gpu/fer2013.npz.xz .whl/*.whl) |
+tree=$( (git ls-files -z --cached --others --exclude-standard; printf '%s\0' "${carried[@]}") |
         xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
-echo "travels: $((tree / 1048576)) MiB of 64"
+echo "travels: $((tree / 1048576)) MiB of 64 ($tree bytes of 67108864)"
 [ "$tree" -le 67108864 ] || { echo "too big for the device tool" >&2; exit 1; }
-echo 'device call: carry [".whl", ".gpu/fer2013.npz.xz"], command: bash recipes/gpu_device.sh .gpu/fer2013.npz.xz $OUT'
+carry='".whl", ".gpu/fer2013.npz.xz"'
+[ -f .gpu/teachers.npz.xz ] && carry="$carry"', ".gpu/teachers.npz.xz"'
+echo "device call: carry [$carry], command: bash recipes/gpu_device.sh .gpu/fer2013.npz.xz \$OUT"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import tarfile
 import time
 import zipfile
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from fer_edge.cli import cli
 from fer_edge.data.cache import load, load_npz, save_npz
+from fer_edge.data.pixel_coding import med_residuals, med_restore
 from fer_edge.data.readers import read_source
 from fer_edge.data.sampling import stratified_indices
 from fer_edge.errors import FerEdgeError
@@ -214,6 +216,35 @@ def test_xz_cache_round_trip(fer_csv, tmp_path):
     broken.write_bytes(b"not xz at all")
     with pytest.raises(FerEdgeError, match="not a fer-edge data cache"):
         load(broken)
+
+
+def test_med_coding_is_lossless_and_packs_smooth_faces_smaller_than_byte_delta():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (20, 48, 48), dtype=np.uint8)  # every wrap-around case
+    yy, xx = np.mgrid[0:48, 0:48]
+    faces = np.clip(120 + 60 * np.sin(xx / 7.0 + rng.uniform(0, 6, (30, 1, 1))) * np.cos(yy / 9.0)
+                    + rng.normal(0, 2, (30, 48, 48)), 0, 255).astype(np.uint8)
+    for images in (noise, faces, np.zeros((2, 48, 48), np.uint8), np.full((2, 48, 48), 255, np.uint8)):
+        residuals = med_residuals(images)
+        assert residuals.dtype == np.uint8 and residuals.shape == images.shape
+        np.testing.assert_array_equal(med_restore(residuals), images)
+    delta = [{"id": lzma.FILTER_DELTA, "dist": 1}, {"id": lzma.FILTER_LZMA2, "preset": 9}]
+    plain = [{"id": lzma.FILTER_LZMA2, "preset": 9}]
+    by_delta = len(lzma.compress(faces.tobytes(), format=lzma.FORMAT_XZ, filters=delta))
+    by_med = len(lzma.compress(med_residuals(faces).tobytes(), format=lzma.FORMAT_XZ, filters=plain))
+    assert by_med < by_delta
+
+
+def test_xz_cache_of_the_earlier_byte_delta_format_still_loads(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    meta = {"format": 1, "source": "old", "splits": ["Training"]}
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), images_0=images,
+             labels_0=np.arange(5, dtype=np.int8))
+    old = tmp_path / "old.npz.xz"
+    old.write_bytes(lzma.compress(buf.getvalue(), format=lzma.FORMAT_XZ,
+                                  filters=[{"id": lzma.FILTER_DELTA, "dist": 1}, {"id": lzma.FILTER_LZMA2}]))
+    np.testing.assert_array_equal(load(old).split("Training").images, images)
 
 
 @pytest.mark.parametrize("name, written", [("s.npz.xz", "s.npz.xz"), ("s.npz", "s.npz"), ("s", "s.npz"), (".", "sample.npz")])

@@ -1,0 +1,68 @@
+"""Host-side recipe helpers: teachers packed to travel to a GPU machine come back as the same models."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from fer_edge.train.models import build_fervgg  # noqa: E402
+from fer_edge.train.predict import predict_keras  # noqa: E402
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "teachers_pack.py"
+
+
+def _load_recipe():
+    spec = importlib.util.spec_from_file_location("teachers_pack", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_packed_teachers_unpack_to_the_same_architecture_and_nearly_the_same_predictions(tmp_path):
+    pack = _load_recipe()
+    models = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        model = build_fervgg(width=8)
+        # BatchNorm statistics away from their initial values, so that they must travel too
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.moving_mean.assign(np.random.default_rng(seed).normal(0, 0.1, layer.moving_mean.shape))
+        path = tmp_path / f"t{seed}.keras"
+        model.save(path)
+        models.append((path, model))
+    packed8, packed7 = tmp_path / "t8.npz.xz", tmp_path / "t7.npz.xz"
+    pack.pack([p for p, _ in models], packed8, bits=8)
+    pack.pack([p for p, _ in models], packed7, bits=7)
+    assert packed7.stat().st_size < packed8.stat().st_size < sum(p.stat().st_size for p, _ in models) / 2.5
+    out = pack.unpack(packed8, tmp_path / "out")
+    assert [p.name for p in out] == ["t1.keras", "t2.keras"]
+    faces = np.random.default_rng(0).integers(0, 256, (16, 48, 48), dtype=np.uint8)
+    for (_, original), path in zip(models, out):
+        again = keras.saving.load_model(path)
+        assert [w.shape for w in again.get_weights()] == [w.shape for w in original.get_weights()]
+        for a, b in zip(again.get_weights(), original.get_weights()):
+            if a.ndim < 2:  # biases and BatchNorm: exact
+                np.testing.assert_array_equal(a, b)
+            else:  # kernels: within half a quantisation step per output channel
+                step = np.abs(b).reshape(-1, b.shape[-1]).max(0) / 127
+                assert np.all(np.abs(a - b) <= step / 2 + 1e-7)
+        np.testing.assert_allclose(predict_keras(again, faces), predict_keras(original, faces), atol=0.02)
+
+
+def test_pack_and_unpack_refuse_bad_files_in_one_line(tmp_path):
+    junk = tmp_path / "junk.npz.xz"
+    junk.write_text("not packed")
+    for args in (["pack", str(tmp_path / "missing.keras"), "-o", str(tmp_path / "t.npz.xz")],
+                 ["unpack", str(junk), "-o", str(tmp_path / "out")]):
+        res = subprocess.run([sys.executable, str(RECIPE), *args], capture_output=True, text=True)
+        assert res.returncode == 1
+        assert res.stderr.strip().startswith("error: ") and "Traceback" not in res.stderr
+    assert not (tmp_path / "t.npz.xz").exists()
