@@ -39,7 +39,10 @@ carried=(.gpu/fer2013.npz.xz .whl/*.whl)
 tree=$( (git ls-files -z --cached --others --exclude-standard; printf '%s\0' "${carried[@]}") |
         xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
 echo "travels: $((tree / 1048576)) MiB of 64 ($tree bytes of 67108864)"
-[ "$tree" -le 67108864 ] || { echo "too big for the device tool" >&2; exit 1; }
+[ "$tree" -le 67108864 ] || {
+    echo "too big for the device tool (a .gpu/fer2013.npz.xz from before 2026-11-26 is 5 MB bigger: delete it)" >&2
+    exit 1
+}
 carry='".whl", ".gpu/fer2013.npz.xz"'
 [ -f .gpu/teachers.npz.xz ] && carry="$carry"', ".gpu/teachers.npz.xz"'
 echo "device call: carry [$carry], command: bash recipes/gpu_device.sh .gpu/fer2013.npz.xz \$OUT"

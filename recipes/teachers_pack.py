@@ -1,14 +1,15 @@
-"""Carry trained teachers to a GPU machine in a quarter of their size, and unpack them there.
+"""Carry trained teachers to a GPU machine in a fifth of their size, and unpack them there.
 
-    python recipes/teachers_pack.py pack A.keras B.keras -o .gpu/teachers.npz.xz     # here
+    python recipes/teachers_pack.py pack A.keras B.keras [--bits 7] -o .gpu/teachers.npz.xz   # here
     python3 recipes/teachers_pack.py unpack .gpu/teachers.npz.xz -o /tmp/teachers    # there: A.keras, B.keras
 
 A `fervgg --width 48` teacher is 14.2 MB as .keras, and the device transfer (64 MiB) already holds the
 repo, the data and the Keras wheels. Packed, every kernel is int8 with one float32 scale per output
-channel (symmetric, as TFLite's per-channel weights); biases and BatchNorm statistics stay float32;
+channel (symmetric, as TFLite's per-channel weights; --bits 7 uses 127 levels instead of 255, which
+xz then packs ~14% smaller); biases and BatchNorm statistics stay float32;
 the architecture travels as Keras JSON, so unpacking needs no builder. An unpacked teacher is the
-weight-quantised model: its PublicTest accuracy is checked here before a packing is trusted (see
-README, GPU recipe). The file is written atomically.
+weight-quantised model, so unpack here first and `fer-edge evaluate` it before trusting a packing
+(README, GPU recipe, has the figures for the two GPU teachers). The file is written atomically.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 `load(path)` is what every command uses: a prepared `.npz` loads directly; any other source is
 parsed once and cached under FER_EDGE_CACHE_DIR (default ~/.cache/fer-edge), keyed by the
 source's absolute path, size and modification time, so an edited file is parsed afresh.
-A `.npz.xz` cache (xz-compressed, ~1/3 the size) is for carrying the data to another machine.
+A `.npz.xz` cache (pixels prediction-coded, then xz: FER2013 in 47.1 MB against 74.4 MB) is for
+carrying the data to another machine.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def cache_output(output: str | os.PathLike, folder_default: str = "fer2013.npz")
 
 
 def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
-    """Write the dataset as one uncompressed .npz (atomic: temp file, then rename)."""
+    """Write the dataset as one .npz, uncompressed, or for a `.npz.xz` name MED-coded and xz-compressed
+    (atomic: temp file, then rename)."""
     out = Path(out)
     require_output_folder(out)
     coded = out.name.endswith(".npz.xz")
