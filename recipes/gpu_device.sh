@@ -2,8 +2,8 @@
 # On the device machine (JAX on a GPU, no TensorFlow or Keras): install the carried Keras wheels,
 # put a `fer-edge` from this checkout on PATH, check that JAX sees the GPU, then run
 # recipes/gpu_distill.py (teachers, then students, then their fine-tuning) in what is left of one call.
-# If .gpu/teachers.npz.xz travelled too (recipes/gpu_prepare.sh with TEACHERS set), its teachers are
-# unpacked and the recipe skips training its own.
+# With TEACHERS_PACK=FILE (e.g. recipes/teachers/fervgg48_pair.npz.xz, recipes/teachers_pack.py) its
+# teachers are unpacked and the recipe skips training its own.
 #
 #   bash recipes/gpu_device.sh DATA RESULTS        (after recipes/gpu_prepare.sh here)
 #
@@ -37,8 +37,9 @@ sys.exit(0 if jax.default_backend() == 'gpu' or '${REQUIRE_GPU:-1}' == '0' else 
 " 2>&1 | grep -v '^I0000\|^W0000' || exit 4
 
 TEACHER_ARGS=()
-if [ -f "$ROOT/.gpu/teachers.npz.xz" ]; then
-    python3 -P "$ROOT/recipes/teachers_pack.py" unpack "$ROOT/.gpu/teachers.npz.xz" -o /tmp/teachers 2>&1 |
+if [ -n "${TEACHERS_PACK:-}" ]; then
+    rm -rf /tmp/teachers
+    python3 -P "$ROOT/recipes/teachers_pack.py" unpack "$TEACHERS_PACK" -o /tmp/teachers 2>&1 |
         grep -v '^I0000\|^W0000' || exit 5
     TEACHER_ARGS=(--teachers /tmp/teachers/*.keras)
 fi

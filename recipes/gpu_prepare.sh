@@ -3,11 +3,10 @@
 # no TensorFlow or Keras (see recipes/gpu_device.sh). Both folders are git-ignored (.git/info/exclude).
 #   .gpu/fer2013.npz.xz   FER2013 Training + PublicTest, prediction-coded xz (47.1 MB, ~3 min here)
 #   .whl/                 Keras (the version installed here) and its two packages the GPU image lacks
-#   .gpu/teachers.npz.xz  only with TEACHERS="A.keras B.keras": teachers trained before, 7-bit weights
-#                         (recipes/teachers_pack.py; two fervgg --width 48: 5.6 MB); the device then
-#                         skips training its own
+# Teachers trained before travel as a tracked file: recipes/teachers/fervgg48_pair.npz.xz (5.6 MB,
+# recipes/teachers_pack.py). The tree holds one such pack: to carry others, pack them in its place.
 #
-#   [TEACHERS="A.keras B.keras"] recipes/gpu_prepare.sh FER2013_SOURCE
+#   recipes/gpu_prepare.sh FER2013_SOURCE
 #
 # PYTHON_VERSION [3.12]: the device's Python, for which optree's compiled wheel is fetched.
 set -euo pipefail
@@ -28,13 +27,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$PY" 
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 -d .whl "keras==$KERAS" namex optree
 ls .whl
-rm -f .gpu/teachers.npz.xz
-if [ -n "${TEACHERS:-}" ]; then
-    # shellcheck disable=SC2086  # a list of paths
-    python3 recipes/teachers_pack.py pack $TEACHERS --bits 7 -o .gpu/teachers.npz.xz
-fi
 carried=(.gpu/fer2013.npz.xz .whl/*.whl)
-[ -f .gpu/teachers.npz.xz ] && carried+=(.gpu/teachers.npz.xz)
 # The device tool takes at most 64 MiB: tracked and untracked-not-ignored files plus what is carried.
 tree=$( (git ls-files -z --cached --others --exclude-standard; printf '%s\0' "${carried[@]}") |
         xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
@@ -43,6 +36,6 @@ echo "travels: $((tree / 1048576)) MiB of 64 ($tree bytes of 67108864)"
     echo "too big for the device tool (a .gpu/fer2013.npz.xz from before 2026-11-26 is 5 MB bigger: delete it)" >&2
     exit 1
 }
-carry='".whl", ".gpu/fer2013.npz.xz"'
-[ -f .gpu/teachers.npz.xz ] && carry="$carry"', ".gpu/teachers.npz.xz"'
-echo "device call: carry [$carry], command: bash recipes/gpu_device.sh .gpu/fer2013.npz.xz \$OUT"
+echo 'device call: carry [".whl", ".gpu/fer2013.npz.xz"], command:'
+echo '  TEACHERS_PACK=recipes/teachers/fervgg48_pair.npz.xz bash recipes/gpu_device.sh .gpu/fer2013.npz.xz $OUT'
+echo '  (without TEACHERS_PACK the device trains its own teachers first)'
