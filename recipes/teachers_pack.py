@@ -42,7 +42,6 @@ def dequantise(parts: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def pack(models: list[Path], out: Path, bits: int = 8) -> None:
-    import_keras()
     arrays: dict[str, np.ndarray] = {}
     names = []
     for m, path in enumerate(models):
@@ -68,7 +67,7 @@ def unpack(packed: Path, out_dir: Path) -> list[Path]:
         for m, name in enumerate(json.loads(bytes(z["names"]).decode())):
             model = keras.models.model_from_json(bytes(z[f"m{m}_json"]).decode())
             weights = []
-            for i in range(len(model.get_weights())):
+            for i in range(len(model.weights)):
                 parts = {k: z[f"m{m}_w{i}_{k}"] for k in ("f", "q", "s") if f"m{m}_w{i}_{k}" in z}
                 weights.append(dequantise(parts))
             model.set_weights(weights)
