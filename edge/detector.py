@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import cv2
 import numpy as np
 
 from fer_edge.edge.console import quiet_native_stderr
+from fer_edge.edge.mediapipe_import import import_face_detection
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
 
@@ -26,29 +26,6 @@ CHECKSUM_FILE = "SHA256SUMS"
 class Detection:
     box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
     score: float
-
-
-def _import_mediapipe_vision():
-    """Import mediapipe's tasks API without letting it pull in TensorFlow.
-
-    mediapipe's optional_dependencies does `from tensorflow.tools.docs import doc_controls` inside
-    `try/except ModuleNotFoundError`; with TensorFlow installed (a host) that loads all of it,
-    ~2.4 s and hundreds of MB, for a docs decorator. A None entry in sys.modules makes that import
-    raise ModuleNotFoundError, which mediapipe handles. The entry is removed again afterwards so
-    host code in the same process can still import TensorFlow.
-    """
-    block = "tensorflow" not in sys.modules
-    if block:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]
-    try:
-        import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
-    except ImportError as exc:
-        raise FerEdgeError(f"mediapipe is not usable here ({exc}); install it with `pip install mediapipe`") from None
-    finally:
-        if block and sys.modules.get("tensorflow", 0) is None:
-            del sys.modules["tensorflow"]
-    return mp, BaseOptions, vision
 
 
 def expected_sha256(model_path: Path) -> str | None:
@@ -91,14 +68,14 @@ class FaceDetector:
         self._det = None
         path = Path(model_path) if model_path is not None else face_detector_model()
         data = read_verified(path)
-        self._mp, base_options, vision = _import_mediapipe_vision()
-        options = vision.FaceDetectorOptions(
-            base_options=base_options(model_asset_buffer=data),
+        self._mp = import_face_detection()
+        options = self._mp.FaceDetectorOptions(
+            base_options=self._mp.BaseOptions(model_asset_buffer=data),
             min_detection_confidence=float(min_confidence),
         )
         try:
             with quiet_native_stderr():
-                self._det = vision.FaceDetector.create_from_options(options)
+                self._det = self._mp.FaceDetector.create_from_options(options)
                 # One warm-up call: the first detection allocates buffers (and logs about them),
                 # so it would otherwise show up as a slow first frame.
                 self.detect(np.zeros((128, 128, 3), np.uint8))

@@ -92,3 +92,27 @@ def test_detector_import_does_not_load_tensorflow_but_leaves_it_importable():
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
+
+
+def test_detector_loads_only_face_detection_of_mediapipe_and_a_full_import_still_works():
+    """Start-up on a Pi: mediapipe's package imports pull every task and matplotlib.pyplot; the
+    detector loads only what face detection needs, and leaves `import mediapipe` intact for others."""
+    code = (
+        "import sys, numpy as np\n"
+        "from fer_edge.edge.detector import FaceDetector\n"
+        "d = FaceDetector()\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
+        "assert not [m for m in sys.modules if m.startswith(('mediapipe.tasks.python.audio', "
+        "'mediapipe.tasks.python.text', 'mediapipe.tasks.python.vision.pose'))], 'other tasks loaded'\n"
+        "assert not [m for m in sys.modules if m.startswith('mediapipe')], 'mediapipe entries left behind'\n"
+        "import mediapipe as mp\n"
+        "from mediapipe.tasks.python import vision\n"
+        "opts = vision.FaceDetectorOptions(base_options=mp.tasks.BaseOptions(model_asset_path=str(d.path)))\n"
+        "with vision.FaceDetector.create_from_options(opts) as full:\n"
+        "    full.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))\n"
+        "print(len(d.detect(np.zeros((64, 64, 3), np.uint8))))\n"
+        "d.close()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "0"
