@@ -28,10 +28,7 @@ def _resolve_output(model_path: Path, mode: str, output: str | None) -> Path:
     out = Path(output) if output else output_path(model_path, mode)
     if out.suffix != ".tflite":
         raise FerEdgeError(f"{out}: output must be a .tflite file")
-    require_output_folder(out)
-    if not os.access(out.parent, os.W_OK):
-        raise FerEdgeError(f"{out.parent}: output folder is not writable")
-    return out
+    return require_output_folder(out)
 
 
 def _calibration_indices(dataset, data: str, samples: int, seed: int):

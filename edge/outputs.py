@@ -20,26 +20,13 @@ import numpy as np
 
 from fer_edge.edge.pipeline import FrameResult
 from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame
-from fer_edge.atomic import make_readable
+from fer_edge.atomic import make_readable, require_output_folder
 from fer_edge.errors import FerEdgeError
 
 STDOUT = "-"
 # Container -> codec that OpenCV's bundled FFmpeg can write everywhere (its H.264 needs a device
 # or a licensed encoder that pip wheels lack).
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
-
-
-def check_target(path: str, option: str) -> Path:
-    """Fail before any work when a target cannot be written (no folder, a folder given)."""
-    p = Path(path)
-    if p.is_dir():
-        raise FerEdgeError(f"{option} {path}: is a folder; give a file name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise FerEdgeError(f"{option} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise FerEdgeError(f"{option} {path}: folder {parent} is not writable")
-    return p
 
 
 class AtomicTarget:
@@ -73,7 +60,7 @@ class _TextOutput:
         if self.stdout:
             self.target, self.fh = None, sys.stdout
         else:
-            self.target = AtomicTarget(check_target(target, option))
+            self.target = AtomicTarget(require_output_folder(target, option))
             self.fh = open(self.target.tmp, "w", newline="", encoding="utf-8")
         self.name = "stdout" if self.stdout else str(target)
 
@@ -154,7 +141,7 @@ class VideoOutput:
     """
 
     def __init__(self, target: str, fps: float, realtime: bool):
-        path = check_target(target, "--output-video")
+        path = require_output_folder(target, "--output-video")
         self.fourcc = VIDEO_CODECS.get(path.suffix.lower())
         if self.fourcc is None:
             raise FerEdgeError(f"--output-video {target}: use one of {', '.join(VIDEO_CODECS)} "
@@ -202,7 +189,7 @@ class PictureOutput:
     """The annotated frame of a single-image source, as a picture in the format its name says."""
 
     def __init__(self, target: str):
-        self.target = AtomicTarget(check_target(target, "--output-video"))
+        self.target = AtomicTarget(require_output_folder(target, "--output-video"))
         self.name = str(target)
         self.image: np.ndarray | None = None
 

@@ -24,10 +24,18 @@ def make_readable(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~_umask())
 
 
-def require_output_folder(out: str | os.PathLike) -> None:
-    """Refuse an output whose folder is missing before the work that would produce it."""
-    if not Path(out).parent.is_dir():
-        raise FerEdgeError(f"{Path(out).parent}: output folder does not exist")
+def require_output_folder(out: str | os.PathLike, option: str | None = None) -> Path:
+    """Refuse an output file that could not be written (a folder given; its folder missing or not
+    writable) before the work that would produce it. `option` names the flag in the message."""
+    p = Path(out)
+    label = f"{option} {out}" if option else str(out)
+    if p.is_dir():
+        raise FerEdgeError(f"{label}: is a folder; give a file name")
+    if not p.parent.is_dir():
+        raise FerEdgeError(f"{label}: output folder {p.parent} does not exist")
+    if not os.access(p.parent, os.W_OK):
+        raise FerEdgeError(f"{label}: output folder {p.parent} is not writable")
+    return p
 
 
 @contextmanager

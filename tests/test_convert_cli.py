@@ -105,7 +105,7 @@ def bad_models(tmp_path_factory):
      "too few Training rows to calibrate"),
     ("samples over the data", ["{grey}", "--int8", "--data", "{data}"], "too few Training rows to calibrate"),
     ("missing output folder", ["{grey}", "--int8", "--data", "{data}", "--samples", "50", "-o", "{out}/nope/x.tflite"],
-     "output folder does not exist"),
+     "does not exist"),
     ("output not .tflite", ["{grey}", "--float32", "-o", "{out}/x.onnx"], "output must be a .tflite file"),
     ("int8 without data", ["{grey}", "--int8"], "--int8 needs --data"),
     ("two precisions", ["{grey}", "--int8", "--float16", "--data", "{data}"], "choose one precision"),

@@ -156,6 +156,18 @@ def test_writing_into_a_missing_folder_is_a_clear_error(tmp_path):
     assert not (tmp_path / "no_folder").exists()
 
 
+def test_output_targets_are_checked_before_the_work(tmp_path):
+    """One check for every command's output file (train plots, convert, data prepare, run's outputs)."""
+    from fer_edge.atomic import require_output_folder
+    from fer_edge.errors import FerEdgeError
+
+    assert require_output_folder(tmp_path / "out.json") == tmp_path / "out.json"
+    with pytest.raises(FerEdgeError, match=r"^--jsonl .*: is a folder; give a file name$"):
+        require_output_folder(tmp_path, "--jsonl")
+    with pytest.raises(FerEdgeError, match=r"out.json: output folder .*no_folder does not exist$"):
+        require_output_folder(tmp_path / "no_folder" / "out.json")
+
+
 def test_missing_file_and_binary_file(tmp_path):
     res = run_cli("data", "info", tmp_path / "nope.csv")
     assert res.exit_code == 1 and "no such file" in res.output

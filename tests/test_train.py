@@ -329,7 +329,7 @@ def test_bad_paths_are_one_line_errors_before_any_work(fer_tiny_train, tmp_path,
         "init is tflite": (train + ["--out", tmp_path / "r", "--init", tflite], "not a Keras model file"),
         "teacher not keras": (train + ["--out", tmp_path / "r", "--teacher", junk], "not a Keras model file"),
         "plot nowhere": (["evaluate", junk, "--data", fer_tiny_train, "--plot", tmp_path / "no" / "cm.png"],
-                         "output folder does not exist"),
+                         "does not exist"),
     }[case]
     res = run_cli(*args)
     assert res.exit_code == 1 and res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
