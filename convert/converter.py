@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from fer_edge.atomic import require_output_folder
 from fer_edge.convert.files import make_readable, write_temp
-from fer_edge.convert.quiet import logged_errors, native_stderr_captured
+from fer_edge.edge.console import held_text, native_stderr_held, quiet_native_stderr
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import faces_batch
 from fer_edge.modelinfo import ModelInfo, sidecar_path, write_info
@@ -46,14 +46,14 @@ def export_saved_model(model, dest: str | os.PathLike) -> tuple[int, int]:
 
     size, channels = model_geometry(model, getattr(model, "name", "model"))
     spec = tf.TensorSpec([1, size, size, channels], tf.float32, name="face")
-    with native_stderr_captured():
+    with quiet_native_stderr():
         batch_free(model).export(str(dest), format="tf_saved_model", input_signature=[spec], verbose=False)
     return size, channels
 
 
 def _failure_detail(exc: BaseException, log) -> str:
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    logged = logged_errors(log)
+    logged = [ln.strip() for ln in held_text(log).splitlines()]
     detail = next((ln for ln in lines + logged if "error" in ln.lower()), lines[0] if lines else type(exc).__name__)
     return detail[:300]
 
@@ -71,7 +71,7 @@ def tflite_bytes(saved_model: str | os.PathLike, mode: str, calib_faces: np.ndar
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         conv.target_spec.supported_types = [tf.float16]
-    with native_stderr_captured() as (terminal, log):
+    with native_stderr_held() as (terminal, log):
         bar = None
         if mode == "int8":
             if calib_faces is None or len(calib_faces) == 0:

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from fer_edge.convert.quiet import native_stderr_captured
+from fer_edge.edge.console import quiet_native_stderr
 from fer_edge.edge.classifier import FaceClassifier
 
 WARMUP = 5
@@ -17,7 +17,7 @@ WARMUP = 5
 def latency_ms(model_path: str | os.PathLike, face: np.ndarray, threads: int, runs: int = 200) -> float:
     """Median milliseconds of one FaceClassifier.predict on a single prepared face (1, S, S, C):
     quantising the input, invoke and reading the scores back, as `fer-edge run` pays per face."""
-    with native_stderr_captured():  # LiteRT's delegate INFO line
+    with quiet_native_stderr():  # LiteRT's delegate INFO line
         clf = FaceClassifier(model_path, threads=threads)
     batch = face[None] if face.ndim == 3 else face[:1]
     for _ in range(WARMUP):  # first invokes allocate and pack weights

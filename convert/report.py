@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fer_edge.convert.quiet import native_stderr_captured
+from fer_edge.edge.console import quiet_native_stderr
 from fer_edge.edge.classifier import FaceClassifier
 from fer_edge.faces import faces_batch
 
@@ -38,7 +38,7 @@ def tflite_probabilities(path: str | os.PathLike, images: np.ndarray, threads: i
     """Probabilities from the .tflite file through the edge runtime's FaceClassifier."""
     from fer_edge.convert.tflite_info import batch_resizable
 
-    with native_stderr_captured():  # LiteRT's delegate INFO line
+    with quiet_native_stderr():  # LiteRT's delegate INFO line
         clf = FaceClassifier(path, threads=threads)
     batch = CHUNK if batch_resizable(path) else 1
     out = []

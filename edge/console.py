@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO, TextIO
 from contextlib import contextmanager
 
 from tqdm import tqdm
@@ -25,36 +26,54 @@ def warn(message: str) -> None:
 
 
 @contextmanager
+def native_stderr_held() -> Iterator[tuple[TextIO, BinaryIO]]:
+    """Redirect file descriptor 2 into a temporary file for the block; yields (terminal, held):
+    `terminal` still reaches the real stderr (for progress bars), `held` holds what native code
+    wrote there. Native libraries write to fd 2 directly, so Python's own logging cannot filter them.
+    Without a usable fd 2 nothing is redirected (`terminal` is sys.stderr, `held` stays empty)."""
+    with tempfile.TemporaryFile() as held:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no usable stderr: nothing to protect
+            yield sys.stderr, held
+            return
+        terminal = os.fdopen(os.dup(saved), "w")
+        os.dup2(held.fileno(), 2)
+        try:
+            yield terminal, held
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            terminal.close()
+
+
+def held_text(held: BinaryIO) -> str:
+    held.flush()
+    held.seek(0)
+    return held.read().decode(errors="replace").strip()
+
+
+@contextmanager
 def quiet_native_stderr() -> Iterator[None]:
     """Hold back what native code writes to file descriptor 2 during the block.
 
     LiteRT and MediaPipe print several INFO/WARNING lines on every model load and close, straight
-    to fd 2 (Python cannot filter them, and they have no documented switch). They are captured in
-    a temporary file and dropped, unless an exception escapes: then they are replayed, because
-    they may explain it.
+    to fd 2 (they have no documented switch). They are dropped, unless an exception escapes: then
+    they are replayed, because they may explain it.
     """
     if os.environ.get(NATIVE_LOGS_ENV):
         yield
         return
+    replay = ""
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable stderr: nothing to protect
-        yield
-        return
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        failed = False
-        try:
-            yield
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            if failed:
-                held.seek(0)
-                text = held.read().decode(errors="replace").strip()
-                if text:
-                    sys.stderr.write(text + "\n")
+        with native_stderr_held() as (_, held):
+            try:
+                yield
+            except BaseException:
+                replay = held_text(held)
+                raise
+    finally:
+        if replay:  # fd 2 is restored by now
+            sys.stderr.write(replay + "\n")
