@@ -4,8 +4,7 @@ Each pixel is replaced by its difference (mod 256) from the median edge detector
 LOCO-I / JPEG-LS, made from its left, upper and upper-left neighbours. The residuals are mostly
 near zero, so xz packs FER2013 about 10% smaller than with xz's own byte-delta filter (Training +
 PublicTest: 47.1 MB against 52.3 MB), which is room for two teachers beside the data in one 64 MiB
-transfer to a GPU machine. Decoding runs pixel by pixel but over all images at once: ~3 s for
-FER2013.
+transfer to a GPU machine. Decoding runs one anti-diagonal at a time over all images at once.
 """
 
 from __future__ import annotations
@@ -31,15 +30,18 @@ def med_residuals(images: np.ndarray) -> np.ndarray:
 
 
 def med_restore(residuals: np.ndarray) -> np.ndarray:
-    """Inverse of `med_residuals`."""
-    r = residuals.astype(np.int16)
-    n, h, w = r.shape
-    x = np.zeros((n, h, w), np.int16)
-    for j in range(w):  # first row: from the left
-        x[:, 0, j] = (r[:, 0, j] + (x[:, 0, j - 1] if j else 0)) % 256
-    for i in range(1, h):
-        x[:, i, 0] = (r[:, i, 0] + x[:, i - 1, 0]) % 256
-        for j in range(1, w):
-            pred = _predict(x[:, i, j - 1], x[:, i - 1, j], x[:, i - 1, j - 1])
-            x[:, i, j] = (r[:, i, j] + pred) % 256
-    return x.astype(np.uint8)
+    """Inverse of `med_residuals`. A pixel needs its left, upper and upper-left neighbours first, so
+    the images are rebuilt one anti-diagonal at a time (H + W - 3 steps, each over every image and
+    every pixel of the diagonal at once, on pixel-major copies so that each pixel's values across
+    images lie together); the first row and column are running sums."""
+    r = np.ascontiguousarray(residuals.transpose(1, 2, 0)).astype(np.int16)  # (H, W, N)
+    h, w, _ = r.shape
+    x = np.zeros_like(r)
+    x[0, :] = np.cumsum(r[0, :], axis=0, dtype=np.int32) % 256
+    x[:, 0] = np.cumsum(r[:, 0], axis=0, dtype=np.int32) % 256
+    for d in range(2, h + w - 1):
+        i = np.arange(max(1, d - w + 1), min(h - 1, d - 1) + 1)
+        j = d - i
+        pred = _predict(x[i, j - 1], x[i - 1, j], x[i - 1, j - 1])
+        x[i, j] = (r[i, j] + pred) % 256
+    return np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.uint8)
