@@ -50,6 +50,7 @@ def native_stderr_held() -> Iterator[tuple[TextIO, BinaryIO]]:
 
 
 def held_text(held: BinaryIO) -> str:
+    """What native code wrote into `held` so far (for an error message)."""
     held.flush()
     held.seek(0)
     return held.read().decode(errors="replace").strip()
