@@ -1,0 +1,84 @@
+"""What extra capacity would cost `ferfast` in int8 latency: wider or deeper variants, random weights.
+
+    python benchmarks/latency_variants.py [--rounds 4 --calls 1500 --threads 1]
+
+Each variant is built untrained (latency does not depend on the weights), converted to full-integer
+int8 with 200 random calibration faces by the project's own converter, and timed with
+benchmarks/latency_ab.py against `ferfast` as built (first row) and the baseline. Needs TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def stack(name: str, stages: list[list[int]], head: int = 256):
+    """ferfast's layout with other widths: per stage, Conv3x3-BN-ReLU of each width, then MaxPool."""
+    import keras
+    from keras import layers
+
+    from fer_edge.labels import EMOTIONS
+
+    inputs = keras.Input((48, 48, 1), name="face")
+    x = layers.Rescaling(1.0 / 255.0)(inputs)
+    for widths in stages:
+        for filters in widths:
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(head, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    return keras.Model(inputs, layers.Dense(len(EMOTIONS), activation="softmax")(x), name=name)
+
+
+def variants() -> dict:
+    from fer_edge.train.models import build_baseline, build_ferfast
+
+    ferfast = [[16], [32], [64], [128, 128]]
+    return {
+        "ferfast": build_ferfast(),
+        "baseline": build_baseline(),
+        "second_64_at_12px": stack("v", [[16], [32], [64, 64], [128, 128]]),
+        "192_at_6px": stack("v", [[16], [32], [64], [192, 192]]),
+        "third_128_at_6px": stack("v", [[16], [32], [64], [128, 128, 128]]),
+        "second_32_at_24px": stack("v", [[16], [32, 32], [64], [128, 128]]),
+        "wider_early_24_48_96": stack("v", [[24], [48], [96], [128, 128]]),
+        "dense_512": stack("v", ferfast, head=512),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--calls", type=int, default=1500)
+    ap.add_argument("--threads", default="1")
+    args = ap.parse_args()
+    from fer_edge.keras_files import import_keras
+
+    import_keras()  # TensorFlow's start-up chatter held back, as in the CLI
+    from fer_edge.convert.converter import convert_keras
+
+    faces = np.random.default_rng(0).integers(0, 256, (200, 48, 48, 1), dtype=np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name, model in variants().items():
+            out = Path(tmp) / f"{name}.tflite"
+            convert_keras(model, "int8", out, faces, name=name)
+            paths.append(str(out))
+            print(f"{name:24s} {model.count_params():>9,} parameters", flush=True)
+        subprocess.run([sys.executable, str(HERE / "latency_ab.py"), *paths, "--rounds", str(args.rounds),
+                        "--calls", str(args.calls), "--threads", args.threads], check=True)
+
+
+if __name__ == "__main__":
+    main()
