@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -20,32 +18,13 @@ import numpy as np
 
 from fer_edge.edge.pipeline import FrameResult
 from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame
-from fer_edge.atomic import make_readable, require_output_folder
+from fer_edge.atomic import AtomicTarget, require_output_folder
 from fer_edge.errors import FerEdgeError
 
 STDOUT = "-"
 # Container -> codec that OpenCV's bundled FFmpeg can write everywhere (its H.264 needs a device
 # or a licensed encoder that pip wheels lack).
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
-
-
-class AtomicTarget:
-    """A temporary file beside `path` (same suffix, so writers that go by the name still work);
-    commit() renames it onto `path`, discard() removes it."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.",
-                                   suffix=f".part{path.suffix}")
-        os.close(fd)
-        self.tmp = Path(tmp)
-
-    def commit(self) -> None:
-        make_readable(self.tmp)  # mkstemp makes 0600; results are ordinary files
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        self.tmp.unlink(missing_ok=True)
 
 
 def _round(v: float | None, digits: int = 4) -> float | None:

@@ -38,24 +38,53 @@ def require_output_folder(out: str | os.PathLike, option: str | None = None) -> 
     return p
 
 
+class AtomicTarget:
+    """An output file written under a temporary name beside it: commit() renames the temporary
+    file onto it, discard() removes it. The temporary name keeps the target's suffix (or `suffix`)
+    for writers that pick a format by name.
+
+    Renaming onto something that is not a regular file would replace it with one: `--jsonl
+    /dev/null` would leave a plain file where the device was (as root), and a named pipe a reader
+    waits on would be gone. Such a target is written in place. A symbolic link is followed: the
+    file it points to is replaced, and the link stays.
+    """
+
+    def __init__(self, path: str | os.PathLike, suffix: str | None = None):
+        self.path = Path(path)
+        dest = Path(os.path.realpath(self.path))
+        self.in_place = dest.exists() and not dest.is_file() and not dest.is_dir()
+        if self.in_place:
+            self.tmp = self.path
+            return
+        self.dest = dest
+        try:
+            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.",
+                                        suffix=f".part{dest.suffix}" if suffix is None else suffix)
+        except OSError as exc:  # no such folder, not writable, disk full: the user's to fix
+            raise FerEdgeError(f"{self.path}: cannot write there ({exc.strerror})") from None
+        os.close(fd)
+        self.tmp = Path(name)
+
+    def commit(self) -> None:
+        if not self.in_place:
+            make_readable(self.tmp)  # mkstemp makes 0600; results are ordinary files
+            os.replace(self.tmp, self.dest)
+
+    def discard(self) -> None:
+        if not self.in_place:
+            self.tmp.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_output(out: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
-    """Yield a temporary path beside `out`; it becomes `out` only if the block succeeds.
-
-    `suffix` matters to writers that pick a format by extension (matplotlib, Keras)."""
-    out = Path(out)
+    """Yield a temporary path beside `out`; it becomes `out` only if the block succeeds (see
+    AtomicTarget; `suffix` matters to writers that pick a format by extension: matplotlib, Keras)."""
+    target = AtomicTarget(out, suffix)
     try:
-        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
-    except OSError as exc:  # no such folder, not writable, disk full: the user's to fix
-        raise FerEdgeError(f"{out}: cannot write there ({exc.strerror})") from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        make_readable(tmp)
-        os.replace(tmp, out)
+        yield target.tmp
+        target.commit()
     finally:
-        tmp.unlink(missing_ok=True)
+        target.discard()
 
 
 def write_text(out: str | os.PathLike, text: str) -> Path:

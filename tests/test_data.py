@@ -168,6 +168,18 @@ def test_output_targets_are_checked_before_the_work(tmp_path):
         require_output_folder(tmp_path / "no_folder" / "out.json")
 
 
+def test_writing_through_a_symlink_replaces_its_file_and_keeps_the_link(tmp_path):
+    from fer_edge.atomic import write_text
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "out.json").write_text("old")
+    link = tmp_path / "out.json"
+    link.symlink_to(tmp_path / "real" / "out.json")
+    write_text(link, "new")
+    assert link.is_symlink() and (tmp_path / "real" / "out.json").read_text() == "new"
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["out.json"]
+
+
 def test_missing_file_and_binary_file(tmp_path):
     res = run_cli("data", "info", tmp_path / "nope.csv")
     assert res.exit_code == 1 and "no such file" in res.output

@@ -4,6 +4,8 @@ import csv
 import io
 import json
 import os
+import stat
+import threading
 
 import cv2
 import numpy as np
@@ -54,6 +56,23 @@ def test_jsonl_and_csv_records(tmp_path):
     assert rows[0]["happy"] == "0.7000" and rows[2]["time"] == ""
     assert oct(os.stat(tmp_path / "r.csv").st_mode & 0o777) != "0o600"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+@pytest.mark.parametrize("commit", [True, False])
+def test_results_into_a_named_pipe_are_written_in_place(tmp_path, commit):
+    """A pipe (like /dev/null or /dev/stdout) cannot take a rename: it would be replaced by a file."""
+    pipe = tmp_path / "results.pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
+    reader.start()  # opening a pipe for writing waits for its reader
+    out = Outputs(LABELS, jsonl=str(pipe))
+    out.write(frame(0, 0.0), result(1), None)
+    out.close(commit=commit)
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert json.loads(received[0].splitlines()[0])["label"] == "happy"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.pipe"]
 
 
 def test_failed_run_leaves_no_output(tmp_path):
