@@ -3,7 +3,8 @@
 Each file is written under a temporary name beside its target and renamed into place when the
 run ends (normally, on Ctrl+C, or when a camera drops out), so a target path never holds a
 half-written file; a run that fails for another reason leaves no output at all. `--jsonl -`
-streams to stdout instead, flushed after every frame.
+streams to stdout instead, and a named pipe or device is written in place; both are flushed after
+every frame.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ class _TextOutput:
         else:
             self.target = AtomicTarget(require_output_folder(target, option))
             self.fh = open(self.target.tmp, "w", newline="", encoding="utf-8")
+        # stdout, a named pipe or a device: a reader at the other end sees each frame as it happens
+        self.live = self.stdout or self.target.in_place
         self.name = "stdout" if self.stdout else str(target)
 
     def end_frame(self) -> None:
-        if self.stdout:
-            self.fh.flush()  # a reader at the other end of a pipe sees each frame as it happens
+        if self.live:
+            self.fh.flush()
 
     def close(self, commit: bool) -> None:
         if self.stdout:
@@ -54,7 +57,10 @@ class _TextOutput:
             except (BrokenPipeError, ValueError):  # the reader went away (`| head`); nothing to save
                 pass
             return
-        self.fh.close()
+        try:
+            self.fh.close()
+        except BrokenPipeError:  # a named pipe's reader went away
+            pass
         if commit:
             self.target.commit()
         else:

@@ -59,19 +59,33 @@ def test_jsonl_and_csv_records(tmp_path):
 
 
 @pytest.mark.parametrize("commit", [True, False])
-def test_results_into_a_named_pipe_are_written_in_place(tmp_path, commit):
-    """A pipe (like /dev/null or /dev/stdout) cannot take a rename: it would be replaced by a file."""
+def test_results_into_a_named_pipe_are_written_in_place_frame_by_frame(tmp_path, commit):
+    """A pipe (like /dev/null or /dev/stdout) cannot take a rename: it would be replaced by a file.
+    Its reader gets each frame's lines as the frame ends, not when the run does."""
     pipe = tmp_path / "results.pipe"
     os.mkfifo(pipe)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(pipe.read_text()), daemon=True)
-    reader.start()  # opening a pipe for writing waits for its reader
+    first_line, rest = [], []
+    got_first = threading.Event()
+
+    def read():
+        with open(pipe) as fh:
+            first_line.append(fh.readline())
+            got_first.set()
+            rest.append(fh.read())
+
+    threading.Thread(target=read, daemon=True).start()  # opening a pipe for writing waits for its reader
     out = Outputs(LABELS, jsonl=str(pipe))
     out.write(frame(0, 0.0), result(1), None)
+    assert got_first.wait(10), "the frame's line did not reach the reader before the run ended"
+    out.write(frame(1, 0.0333), result(2), None)
     out.close(commit=commit)
-    reader.join(10)
+    assert json.loads(first_line[0])["label"] == "happy"
+    for _ in range(100):
+        if rest:
+            break
+        threading.Event().wait(0.1)
+    assert [json.loads(line)["frame"] for line in rest[0].splitlines()] == [1, 1]
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
-    assert json.loads(received[0].splitlines()[0])["label"] == "happy"
     assert [p.name for p in tmp_path.iterdir()] == ["results.pipe"]
 
 
