@@ -20,40 +20,19 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def stack(name: str, stages: list[list[int]], head: int = 256):
-    """ferfast's layout with other widths: per stage, Conv3x3-BN-ReLU of each width, then MaxPool."""
-    import keras
-    from keras import layers
-
-    from fer_edge.labels import EMOTIONS
-
-    inputs = keras.Input((48, 48, 1), name="face")
-    x = layers.Rescaling(1.0 / 255.0)(inputs)
-    for widths in stages:
-        for filters in widths:
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(head, activation="relu")(x)
-    x = layers.Dropout(0.5)(x)
-    return keras.Model(inputs, layers.Dense(len(EMOTIONS), activation="softmax")(x), name=name)
-
-
 def variants() -> dict:
-    from fer_edge.train.models import build_baseline, build_ferfast
+    from fer_edge.train.models import build_baseline, build_ferfast, build_ferfast_stages as stages
 
-    ferfast = [[16], [32], [64], [128, 128]]
+    ferfast = ((16,), (32,), (64,), (128, 128))
     return {
         "ferfast": build_ferfast(),
         "baseline": build_baseline(),
-        "second_64_at_12px": stack("v", [[16], [32], [64, 64], [128, 128]]),
-        "192_at_6px": stack("v", [[16], [32], [64], [192, 192]]),
-        "third_128_at_6px": stack("v", [[16], [32], [64], [128, 128, 128]]),
-        "second_32_at_24px": stack("v", [[16], [32, 32], [64], [128, 128]]),
-        "wider_early_24_48_96": stack("v", [[24], [48], [96], [128, 128]]),
-        "dense_512": stack("v", ferfast, head=512),
+        "second_64_at_12px": stages(((16,), (32,), (64, 64), (128, 128))),
+        "192_at_6px": stages(((16,), (32,), (64,), (192, 192))),
+        "third_128_at_6px": stages(((16,), (32,), (64,), (128, 128, 128))),
+        "second_32_at_24px": stages(((16,), (32, 32), (64,), (128, 128))),
+        "wider_early_24_48_96": stages(((24,), (48,), (96,), (128, 128))),
+        "dense_512": stages(ferfast, head=512),
     }
 
 

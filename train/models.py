@@ -85,13 +85,20 @@ def build_ferfast(input_size: int = 48, width: int = 128, head: int = 256) -> ke
     then a 3x3 grid kept as features (face layout matters: mouth and brows sit in fixed places)
     into a small dense head. ~14 M multiply-adds, like the baseline's ~10 M. `width` sets the two
     6x6 convolutions (128: 13.9 M multiply-adds; 112: 12.3 M)."""
+    return build_ferfast_stages(((16,), (32,), (64,), (width, width)), head, input_size)
+
+
+def build_ferfast_stages(stages: tuple[tuple[int, ...], ...], head: int = 256, input_size: int = 48) -> keras.Model:
+    """ferfast's layout with any widths (what benchmarks/latency_variants.py times): per stage, a
+    Conv3x3-BN-ReLU per width, then 2x2 max pooling; the flattened grid into a dense head."""
     inputs = keras.Input((input_size, input_size, 1), name="face")
     x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
-    widths = (16, 32, 64, width, width)
-    for i, filters in enumerate(widths):
-        x = _conv_bn_relu(x, filters, f"conv{i + 1}")
-        if i < 3 or i == len(widths) - 1:  # one conv each at 48, 24 and 12; the rest at 6; then 3x3
-            x = layers.MaxPooling2D(2, name=f"conv{i + 1}_pool")(x)
+    k = 0
+    for widths in stages:
+        for filters in widths:
+            k += 1
+            x = _conv_bn_relu(x, filters, f"conv{k}")
+        x = layers.MaxPooling2D(2, name=f"conv{k}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(head, activation="relu", name="fc")(x)
     x = layers.Dropout(0.5, name="dropout")(x)
