@@ -41,6 +41,13 @@ TEST_MODELS = {"grey": ("edge_test_grey_int8.tflite", 48, 1, 0),
                "rgb": ("edge_test_rgb_int8.tflite", 64, 3, 0)}
 
 
+def run_python(code: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -c code` in a fresh process from the repository root: for what a test process,
+    with its own imports already made, cannot show (import side effects, file descriptor 2)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
 def media(name: str) -> Path:
     """A file from the shared test media; the test is skipped when the media folder is absent."""
     path = MEDIA / name

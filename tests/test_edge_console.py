@@ -2,15 +2,14 @@
 
 import os
 import subprocess
-import sys
 
-from edge_fixtures import REPO
+from edge_fixtures import run_python
 
 
 def run_child(body: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     code = "import os, sys\nfrom fer_edge.edge.console import native_stderr_held, quiet_native_stderr, held_text\n" + body
     env = {k: v for k, v in os.environ.items() if k != "FER_EDGE_NATIVE_LOGS"} | (env_extra or {})
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+    return run_python(code, env, timeout=60)
 
 
 def test_native_lines_are_dropped_when_the_block_succeeds():

@@ -1,12 +1,10 @@
 """The MediaPipe face detector on real photos, and its model-file checks."""
 
 import shutil
-import subprocess
-import sys
 
 import cv2
 import pytest
-from edge_fixtures import REPO, media
+from edge_fixtures import media, run_python
 
 from fer_edge.edge.detector import FaceDetector, expected_sha256
 from fer_edge.errors import FerEdgeError
@@ -89,7 +87,7 @@ def test_detector_import_does_not_load_tensorflow_but_leaves_it_importable():
         "assert importlib.util.find_spec('tensorflow') is not None  # a host can still import it\n"
         "print('ok')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = run_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
 
@@ -113,6 +111,6 @@ def test_detector_loads_only_face_detection_of_mediapipe_and_a_full_import_still
         "print(len(d.detect(np.zeros((64, 64, 3), np.uint8))))\n"
         "d.close()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = run_python(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "0"

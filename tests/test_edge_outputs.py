@@ -73,17 +73,15 @@ def test_results_into_a_named_pipe_are_written_in_place_frame_by_frame(tmp_path,
             got_first.set()
             rest.append(fh.read())
 
-    threading.Thread(target=read, daemon=True).start()  # opening a pipe for writing waits for its reader
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()  # opening a pipe for writing waits for its reader
     out = Outputs(LABELS, jsonl=str(pipe))
     out.write(frame(0, 0.0), result(1), None)
     assert got_first.wait(10), "the frame's line did not reach the reader before the run ended"
     out.write(frame(1, 0.0333), result(2), None)
     out.close(commit=commit)
     assert json.loads(first_line[0])["label"] == "happy"
-    for _ in range(100):
-        if rest:
-            break
-        threading.Event().wait(0.1)
+    reader.join(10)
     assert [json.loads(line)["frame"] for line in rest[0].splitlines()] == [1, 1]
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
     assert [p.name for p in tmp_path.iterdir()] == ["results.pipe"]
