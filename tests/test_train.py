@@ -20,6 +20,7 @@ from fer_edge.train import trainer as trainer_mod  # noqa: E402
 from fer_edge.train.batches import FerBatches  # noqa: E402
 from fer_edge.train.models import build_baseline, build_ferfast, build_ferlite  # noqa: E402
 from fer_edge.train.predict import predict_keras  # noqa: E402
+from fer_edge.train.losses import DistillationLoss  # noqa: E402
 from fer_edge.train.teachers import precomputed_targets  # noqa: E402
 from fer_edge.train.resnet50 import build_backbone, check_vggface_file, load_h5_by_name  # noqa: E402
 from fer_edge.train.trainer import TrainConfig, train_model  # noqa: E402
@@ -128,7 +129,13 @@ def test_distillation_and_one_device_distribution(fer_tiny_train, tmp_path):
     r = train_model(TrainConfig(model="ferlite", data=str(fer_tiny_train), out=str(tmp_path / "student"), epochs=1,
                                 batch_size=32, teacher=teachers, distribute=True), progress=False)
     assert r["distribution"].startswith("tf.distribute.MirroredStrategy (1 replicas)")
-    assert (tmp_path / "student" / "ferlite.keras").is_file()
+    student = keras.saving.load_model(tmp_path / "student" / "ferlite.keras")
+    # val_loss is the distillation loss itself on the PublicTest faces, with the teachers' targets there
+    val = load(fer_tiny_train).split("PublicTest")
+    y = np.concatenate([keras.utils.to_categorical(val.labels, 7), precomputed_targets(teachers, val.images)], axis=1)
+    want = DistillationLoss(label_smoothing=0.1)(y, student.predict(val.images[..., None].astype("float32"), verbose=0))
+    val_loss = float(np.genfromtxt(tmp_path / "student" / "history.csv", delimiter=",", names=True)["val_loss"])
+    np.testing.assert_allclose(val_loss, float(want), rtol=2e-3)
 
 
 def test_online_teachers_see_the_augmented_batch_stay_frozen_and_resume(fer_tiny_train, tmp_path, monkeypatch):

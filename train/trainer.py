@@ -199,8 +199,8 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     weights = class_weights(y_train, cfg.class_weight)
     soft = precomputed_targets(cfg.teacher, x_train) if cfg.teacher and not cfg.online_teacher else None
     val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
-    if soft is not None:  # the loss expects teacher columns on validation too; labels stand in
-        val_y = np.concatenate([val_y, val_y], axis=1)
+    if soft is not None:  # the teachers' view of the PublicTest faces too, so val_loss is the training loss
+        val_y = np.concatenate([val_y, precomputed_targets(cfg.teacher, x_val)], axis=1)
     batches = FerBatches(x_train, y_train, cfg.batch_size, size, channels, weights=weights,
                          seed=cfg.seed, soft_targets=soft, mixup=cfg.mixup)
     val_data = (to_model_input(x_val, size, channels), val_y)
