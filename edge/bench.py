@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from fer_edge.edge.bench_source import LoopedSource, PrefetchReader
+from fer_edge.edge.bench_source import LoopedSource
 from fer_edge.edge.bench_startup import measure_startup
 from fer_edge.edge.bench_stats import UsageMeter, latency_ms, load_average, machine, peak_rss_mb
 from fer_edge.edge.console import quiet_native_stderr, warn
 from fer_edge.edge.draw import annotate
 from fer_edge.edge.pipeline import STAGES, Pipeline
-from fer_edge.edge.sources import LatestFrameReader, Source, open_source
+from fer_edge.edge.sources import Source, capture_reader, open_source
 from fer_edge.errors import FerEdgeError
 
 if TYPE_CHECKING:
@@ -127,8 +127,7 @@ def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: in
 def _wrap(looped: LoopedSource, threaded: bool) -> Source:
     if not threaded:
         return looped
-    # A live source gets run's reader (newest frame, drops the rest); a file gets every frame, read ahead.
-    return LatestFrameReader(looped) if looped.live else PrefetchReader(looped)
+    return capture_reader(looped)  # the same reader as run's
 
 
 def model_entry(classifier: FaceClassifier | EnsembleClassifier) -> dict:

@@ -7,14 +7,13 @@ A video shorter than the run is reopened at its end; the seconds spent reopening
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
 
-from fer_edge.edge.sources import Frame, Source, ThreadedReader, parse_wxh
+from fer_edge.edge.sources import Frame, Source, parse_wxh
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -71,50 +70,6 @@ class LoopedSource(Source):
 
     def close(self) -> None:
         self.inner.close()
-
-
-_END = object()
-
-
-class PrefetchReader(ThreadedReader):
-    """Reads a file source on its own thread, a few frames ahead, dropping none.
-
-    Overlaps decoding with inference the way a capture thread overlaps camera I/O, but keeps
-    every frame of a file (LatestFrameReader, for live sources, drops the ones it cannot use).
-    """
-
-    def __init__(self, inner: Source, depth: int = 2):
-        super().__init__(inner, "fer-edge-prefetch")
-        self.frame_count = inner.frame_count
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            for frame in self.inner:
-                if not self._put(frame):
-                    return
-        except BaseException as exc:  # raised again in the consumer
-            self._error = exc
-        self._put(_END)
-
-    def frames(self) -> Iterator[Frame]:
-        self._thread.start()
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                if self._error is not None:
-                    raise self._error
-                return
-            yield item
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

@@ -34,8 +34,9 @@ LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
 @click.option("--resolution", metavar="WxH", help="Camera resolution to ask for (picam default 640x480).")
 @click.option("--capture-thread/--no-capture-thread", default=None,
-              help="Read a camera or stream on its own thread and always process the newest frame.  "
-                   "[default: on for cameras and streams, off for files]")
+              help="Read frames on their own thread: from a camera or stream always the newest frame (the "
+                   "rest are dropped); from files, decoded ahead, every frame kept.  [default: on for "
+                   "cameras and streams, off for files]")
 def run(camera, source, models, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
         max_frames, resolution, capture_thread) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
@@ -57,7 +58,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     from fer_edge.edge.outputs import Outputs
     from fer_edge.edge.pipeline import Pipeline
     from fer_edge.edge.runner import run as run_loop
-    from fer_edge.edge.sources import ImageSource, LatestFrameReader, open_source, parse_resolution
+    from fer_edge.edge.sources import ImageSource, capture_reader, open_source, parse_resolution
     from fer_edge.paths import default_model
 
     if (camera is None) == (source is None):
@@ -82,7 +83,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     detector = outputs = window = None
     try:
         if capture_thread if capture_thread is not None else frames.live:
-            frames = LatestFrameReader(frames)
+            frames = capture_reader(frames)
         detector = FaceDetector(min_confidence)
         pipeline = Pipeline(detector, classifier, smooth=smooth)
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,

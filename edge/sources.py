@@ -8,6 +8,7 @@ closes its outputs properly.
 
 from __future__ import annotations
 
+import queue
 import stat
 import threading
 import time
@@ -303,6 +304,56 @@ class LatestFrameReader(ThreadedReader):
                         raise self._error
                     return
             yield frame
+
+
+_END = object()
+
+
+class PrefetchReader(ThreadedReader):
+    """Reads a file source on its own thread, a few frames ahead, dropping none.
+
+    Overlaps decoding with inference the way a capture thread overlaps camera I/O, but keeps
+    every frame of a file (LatestFrameReader, for live sources, drops the ones it cannot use).
+    """
+
+    def __init__(self, inner: Source, depth: int = 2):
+        super().__init__(inner, "fer-edge-prefetch")
+        self.frame_count = inner.frame_count
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for frame in self.inner:
+                if not self._put(frame):
+                    return
+        except BaseException as exc:  # raised again in the consumer
+            self._error = exc
+        self._put(_END)
+
+    def frames(self) -> Iterator[Frame]:
+        self._thread.start()
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item
+
+
+def capture_reader(source: Source) -> ThreadedReader:
+    """The source read on its own thread: a camera or stream hands out only its newest frame (a
+    busy pipeline must not fall behind real time); a file or folder is decoded ahead, every frame kept."""
+    return LatestFrameReader(source) if source.live else PrefetchReader(source)
 
 
 def parse_wxh(text: str | None, option: str = "--resolution", low: int = 1, high: int = 1 << 16) -> tuple[int, int] | None:

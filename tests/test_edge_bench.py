@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from edge_fixtures import REPO, edge_model, edge_models, fake_webcam, media  # noqa: F401 (fixtures)
 
 from fer_edge.cli import cli
-from fer_edge.edge.bench_source import LoopedSource, PrefetchReader, letterbox, parse_size
+from fer_edge.edge.bench_source import LoopedSource, letterbox, parse_size
 from fer_edge.edge.bench_stats import latency_ms
 from fer_edge.edge.pipeline import STAGES
-from fer_edge.edge.sources import open_source
+from fer_edge.edge.sources import PrefetchReader, open_source
 from fer_edge.errors import FerEdgeError
 
 VIDEO = "video01_single_face_neutral_to_smile.mp4"  # 640x360, 72 frames, one face in each

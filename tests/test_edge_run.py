@@ -72,11 +72,12 @@ def test_photo_without_a_person_gives_no_face(edge_model):
     assert "1 frame, 0 faces" in r.stderr
 
 
-def test_video_gives_annotated_video_of_same_length_and_jsonl(tmp_path, edge_model):
+@pytest.mark.parametrize("reader", ["--no-capture-thread", "--capture-thread"])  # a file's thread drops nothing
+def test_video_gives_annotated_video_of_same_length_and_jsonl(tmp_path, edge_model, reader):
     src = media("video01_single_face_neutral_to_smile.mp4")
     out_video, out_jsonl = tmp_path / "out.mp4", tmp_path / "out.jsonl"
     r = invoke("--source", src, "--headless", "--output-video", out_video, "--jsonl", out_jsonl,
-               "--model", edge_model, "--threads", 1)
+               "--model", edge_model, "--threads", 1, reader)
     assert r.exit_code == 0, r.stderr
     n, fps, w, h = video_info(out_video)
     assert (n, w, h) == (72, 640, 360) and fps == pytest.approx(video_info(src)[1])
