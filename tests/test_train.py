@@ -107,14 +107,22 @@ def test_resume_reads_data_from_where_it_is_now_and_names_the_options_it_ignores
     assert res.exit_code == 0, res.output
     moved = tmp_path / "moved.csv"
     first.rename(moved)  # the data moved since the run started
-    res = run_cli("train", "--model", "ferlite", "--data", moved, "--epochs", "2", "--out", out, "--resume", "--quiet",
+    res = run_cli("train", "--model", "ferlite", "--data", moved, "--epochs", "3", "--out", out, "--resume", "--quiet",
                   "--lr", "5e-4", "--no-augment", "--seed", "0")  # --seed 0 is the run's own: not named
     assert res.exit_code == 0, res.output
     assert f"resuming on {moved}" in res.output
     assert "ignored: --no-augment, --lr" in res.output and "--seed" not in res.output
     config = json.loads((out / "config.json").read_text())
     assert config["learning_rate"] == 2e-3 and config["augment"] is True
-    assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 2
+    assert config["epochs"] == 3  # the run grew, and says so
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 3
+    # The schedule was rebuilt over 3 epochs: the 1-epoch one ends at its 1% floor (2e-5) after epoch 1.
+    assert state["history"]["lr"][1] > 10 * 2e-5
+    res = run_cli("train", "--model", "ferlite", "--data", moved, "--out", out, "--resume", "--quiet")
+    assert res.exit_code == 0, res.output  # no --epochs: the run's own 3, not the option's default
+    assert "has its 3 epochs; nothing to continue" in res.output
+    assert json.loads((out / "config.json").read_text())["epochs"] == 3
 
 
 def test_resume_without_checkpoint_is_a_clear_error(fer_tiny_train, tmp_path):
@@ -321,7 +329,8 @@ def test_host_commands_keep_tensorflow_start_up_lines_off_the_terminal(fer_tiny_
     assert json.loads(proc.stdout)["n"] == 35
 
 
-@pytest.mark.parametrize("case", ["out is a file", "out under a file", "init is tflite", "teacher not keras", "plot nowhere"])
+@pytest.mark.parametrize("case", ["out is a file", "out under a file", "init is tflite", "teacher not keras", "plot nowhere",
+                                  "plot without a suffix"])
 def test_bad_paths_are_one_line_errors_before_any_work(fer_tiny_train, tmp_path, case):
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -337,6 +346,8 @@ def test_bad_paths_are_one_line_errors_before_any_work(fer_tiny_train, tmp_path,
         "teacher not keras": (train + ["--out", tmp_path / "r", "--teacher", junk], "not a Keras model file"),
         "plot nowhere": (["evaluate", junk, "--data", fer_tiny_train, "--plot", tmp_path / "no" / "cm.png"],
                          "does not exist"),
+        "plot without a suffix": (["evaluate", junk, "--data", fer_tiny_train, "--plot", tmp_path / "cm"],
+                                  "give a .png, .pdf, .svg or .jpg file name"),
     }[case]
     res = run_cli(*args)
     assert res.exit_code == 1 and res.output.startswith("error: ") and res.output.count("\n") == 1, res.output

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from fer_edge.atomic import require_output_folder
 from fer_edge.errors import FerEdgeError
 
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg")
 MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS keys; kept here so --help needs no Keras
 
 
@@ -93,7 +95,8 @@ def _given_on_command_line() -> dict[str, str]:
 @click.option("--split", default="PublicTest", show_default=True, help="Any split present: Training, PublicTest, PrivateTest, Test.")
 @click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
               help="Test-time augmentation: average with the mirrored face.")
-@click.option("--plot", type=click.Path(), default=None, help="Write the confusion matrix as a PNG.")
+@click.option("--plot", type=click.Path(), default=None,
+              help="Write the confusion matrix as a picture (.png, .pdf, .svg or .jpg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads for .tflite models.")
 def evaluate(models, data, split, tta, plot, as_json, threads) -> None:
@@ -105,7 +108,9 @@ def evaluate(models, data, split, tta, plot, as_json, threads) -> None:
     from fer_edge.evaluation import evaluate_models, format_report
 
     if plot:  # before the evaluation, not after it
-        require_output_folder(plot)
+        if Path(plot).suffix.lower() not in PLOT_SUFFIXES:  # matplotlib picks the format by it
+            raise FerEdgeError(f"--plot {plot}: give a .png, .pdf, .svg or .jpg file name")
+        require_output_folder(plot, "--plot")
     report = evaluate_models(list(models), data, split, tta_flip=(tta == "flip"), threads=threads)
     if plot:
         from fer_edge.train.plots import plot_confusion

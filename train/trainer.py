@@ -129,13 +129,18 @@ def _init_from(core: keras.Model, path: str) -> None:
     core.set_weights(theirs)
 
 
-def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+def _schedule(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Warm-up, then cosine decay to 1% over the run's --epochs (a function of the optimizer's step
+    count, so a resumed run picks it up where it was)."""
     total = max(1, cfg.epochs * steps_per_epoch)
     warmup = min(total // 10, 3 * steps_per_epoch)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         0.0 if warmup else cfg.learning_rate, decay_steps=total - warmup, alpha=0.01,
         warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=cfg.weight_decay)
+
+
+def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> None:
+    optimizer = keras.optimizers.AdamW(learning_rate=_schedule(cfg, steps_per_epoch), weight_decay=cfg.weight_decay)
     if cfg.teacher:
         loss = DistillationLoss(alpha=cfg.alpha, temperature=cfg.temperature, label_smoothing=cfg.label_smoothing)
     else:
@@ -156,18 +161,35 @@ def _build_wrapper(cfg: TrainConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"train_{core.name}")
 
 
-def _resumed_config(cfg: TrainConfig, saved: dict, explicit: dict[str, str]) -> TrainConfig:
-    """The run's own settings, but the faces from where --data says they are now and --epochs as
+def _resumed_config(cfg: TrainConfig, saved: dict, explicit: dict[str, str] | None) -> TrainConfig:
+    """The run's own settings, but the faces from where --data says they are now and --epochs if
     given (a run may grow). Options given now that differ from the run's are named, not applied:
-    changing them mid-run would make a different run."""
+    changing them mid-run would make a different run. `explicit` None (a caller, not the command
+    line): `cfg` as it is states the epochs."""
     if cfg.data != saved["data"]:
         info(f"resuming on {cfg.data} (the run started on {saved['data']})")
     own = {**saved, "teacher": teacher_paths(saved.get("teacher")) or None}
-    ignored = [option for k, option in sorted(explicit.items())
+    ignored = [option for k, option in sorted((explicit or {}).items())
                if k not in {"data", "epochs", "out"} and k in own and own[k] != getattr(cfg, k)]
     if ignored:
         warn(f"--resume continues with the run's own settings; ignored: {', '.join(ignored)}")
-    return TrainConfig(**{**own, "data": cfg.data, "epochs": cfg.epochs})
+    epochs = cfg.epochs if explicit is None or "epochs" in explicit else saved["epochs"]
+    return TrainConfig(**{**own, "data": cfg.data, "epochs": epochs})
+
+
+def _regrow(wrapper: keras.Model, run: RunDir, cfg: TrainConfig, saved_epochs: int, state: dict,
+            steps_per_epoch: int) -> None:
+    """A resumed run given other --epochs: the cosine schedule is rebuilt over the new length (the
+    restored one would hold the learning rate at its floor past the old end), a grown run's
+    early-stopping count starts again, and the run's config records the new length."""
+    if cfg.epochs == saved_epochs:
+        return
+    wrapper.optimizer.learning_rate = _schedule(cfg, steps_per_epoch)
+    if cfg.epochs > saved_epochs:
+        state["wait"] = 0
+    write_json(run.config, asdict(cfg))
+    info(f"{run.root}: {saved_epochs} -> {cfg.epochs} epochs; learning-rate schedule rebuilt over {cfg.epochs}"
+         + (", early-stopping count restarted" if cfg.epochs > saved_epochs else ""))
 
 
 def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
@@ -185,7 +207,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         saved = json.loads(run.config.read_text())
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
-        cfg = _resumed_config(cfg, saved, explicit or {})
+        cfg = _resumed_config(cfg, saved, explicit)
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
     else:
@@ -211,6 +233,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             wrapper = keras.saving.load_model(run.last)
             compile_augmenter_on_jax(wrapper)
             state = json.loads(run.state.read_text())
+            _regrow(wrapper, run, cfg, saved["epochs"], state, len(batches))
         else:
             wrapper = _build_wrapper(cfg)
             compile_augmenter_on_jax(wrapper)
@@ -229,7 +252,12 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         from tqdm.keras import TqdmCallback
 
         callbacks.append(TqdmCallback(verbose=1))
-    if state["epoch"] < cfg.epochs and state["wait"] < cfg.patience:
+    if state["epoch"] >= cfg.epochs:
+        info(f"{run.root}: the run has its {cfg.epochs} epochs; nothing to continue (a larger --epochs grows it)")
+    elif state["wait"] >= cfg.patience:
+        info(f"{run.root}: the run stopped early at epoch {state['epoch']} ({cfg.patience} epochs without a better "
+             "PublicTest accuracy); nothing to continue (a larger --epochs grows it and restarts the count)")
+    else:
         try:
             wrapper.fit(batches, validation_data=val_data, epochs=cfg.epochs, initial_epoch=state["epoch"],
                         callbacks=callbacks, verbose=0)
