@@ -71,9 +71,11 @@ def data_info(path: str, as_json: bool, no_cache: bool) -> None:
               help="Cache file to write: .npz, or .npz.xz (compressed, to carry to another machine); a folder gets fer2013.npz inside.")
 def data_prepare(path: str, output: str) -> None:
     """Parse a source once into a compact uint8 cache that every command can load."""
+    from fer_edge.atomic import require_output_folder
     from fer_edge.data.cache import cache_output, load, save_npz
 
     out = cache_output(output)
+    require_output_folder(out, "-o")  # before the parse, which takes minutes
     ds = load(path, use_cache=False, progress=True)
     save_npz(ds, out)
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, " +
@@ -89,15 +91,18 @@ def data_prepare(path: str, output: str) -> None:
               help="Cache file to write: .npz, or .npz.xz (compressed); a folder gets sample.npz inside.")
 def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> None:
     """Write a deterministic stratified sample (all 7 classes) of one split."""
+    from fer_edge.atomic import require_output_folder
     from fer_edge.data.cache import cache_output, load, save_npz
     from fer_edge.data.dataset import Dataset, Split
     from fer_edge.data.sampling import stratified_indices
 
+    out = cache_output(output, "sample.npz")
+    require_output_folder(out, "-o")
     part = load(path).split(split)
     idx = stratified_indices(part.labels, samples, seed)
     ds = Dataset(source=f"{path} ({split}, stratified n={samples} seed={seed})",
                  splits={split: Split(part.images[idx], part.labels[idx])})
-    out = save_npz(ds, cache_output(output, "sample.npz"))
+    out = save_npz(ds, out)
     click.echo(f"wrote {out}: {len(idx)} rows of {split}")
 
 

@@ -280,3 +280,56 @@ def test_data_sample_writes_the_cache_name_asked_for(fer_tiny_train, tmp_path, n
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out_dir.iterdir()) == [written]
     assert len(load(out_dir / written).split("Training")) == 20
+
+
+def test_spreadsheet_csvs_bom_header_case_and_latin1_bytes_read_as_kaggle_s(fer_csv, tmp_path):
+    """Excel writes a byte-order mark, people retype headers, and a stray non-UTF-8 byte must not
+    stop a folder's CSV any more than a file's."""
+    want = read_source(fer_csv)
+    text = fer_csv.read_text()
+    header, body = text.split("\n", 1)
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    (tmp_path / "case.csv").write_text("Emotion,PIXELS,usage\n" + body)
+    latin = tmp_path / "latin"
+    latin.mkdir()
+    (latin / "fer2013.csv").write_bytes(f"{header},note\n".encode()
+                                        + b"\n".join(line.encode() + b",caf\xe9" for line in body.splitlines()) + b"\n")
+    for path in (tmp_path / "bom.csv", tmp_path / "case.csv", latin):
+        got = read_source(path)
+        assert got.split_names() == want.split_names(), path  # usage read: PublicTest not merged into Training
+        for name in want.split_names():
+            np.testing.assert_array_equal(got.split(name).images, want.split(name).images)
+
+
+def test_kaggle_challenge_zip_reads_the_csv_with_labels_and_usage(fer_csv, tmp_path):
+    """The challenge's own zip holds train.csv (no Usage), test.csv (no labels) and icml_face_data.csv
+    (all three, with spaces after the commas)."""
+    header, body = fer_csv.read_text().split("\n", 1)
+    lines = [line.split(",") for line in body.splitlines()]
+    with zipfile.ZipFile(tmp_path / "challenge.zip", "w") as zf:
+        zf.writestr("test.csv", "pixels\n" + "\n".join(p for _, p, _ in lines) + "\n")
+        zf.writestr("train.csv", "emotion,pixels\n" + "\n".join(f"{e},{p}" for e, p, _ in lines) + "\n")
+        zf.writestr("icml_face_data.csv", "emotion, Usage, pixels\n" + "\n".join(f"{e},{u},{p}" for e, p, u in lines) + "\n")
+        zf.writestr("__MACOSX/._fer2013.csv", b"\x00\x05\x16\x07")  # macOS metadata, not a CSV
+    got, want = read_source(tmp_path / "challenge.zip"), read_source(fer_csv)
+    assert got.split_names() == want.split_names()
+    np.testing.assert_array_equal(got.split("PublicTest").images, want.split("PublicTest").images)
+
+
+def test_image_folder_skips_macos_metadata_and_scales_16_bit_pngs(fer_folder, tmp_path):
+    import shutil
+
+    import cv2
+
+    root = tmp_path / "imgs"
+    shutil.copytree(fer_folder, root)
+    happy = root / "train" / "happy"
+    (happy / "._im3.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # what a Mac's zip or copy leaves
+    (root / "__MACOSX" / "train" / "happy").mkdir(parents=True)
+    (root / "__MACOSX" / "train" / "happy" / "._im3.png").write_bytes(b"\x00\x05\x16\x07")
+    face = np.full((48, 48), 200, np.uint8)
+    cv2.imwrite(str(happy / "deep.png"), face.astype(np.uint16) * 257)  # 16-bit PNG of the same face
+    ds = read_source(root)
+    train = ds.split("Training")
+    assert len(train) == 71 and train.images.dtype == np.uint8
+    assert any((img == 200).all() for img in train.images)

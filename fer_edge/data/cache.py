@@ -114,6 +114,6 @@ def load(path: str | os.PathLike, use_cache: bool = True, progress: bool = False
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_npz(dataset, cached)
-    except OSError:
+    except (OSError, FerEdgeError):
         pass  # a read-only home must not stop a load
     return dataset

@@ -46,8 +46,9 @@ def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
     if p.is_dir():
         csvs = sorted(p.glob("*.csv")) or sorted(p.glob("*/*.csv"))
         if csvs and not _folder_splits(p):
-            with open(csvs[0], newline="") as fh:
-                return read_csv(fh, str(csvs[0]), progress)
+            chosen = _pick_csv([(str(c), lambda c=c: c.open("rb")) for c in csvs])
+            with open(chosen, newline="", encoding="utf-8-sig", errors="replace") as fh:
+                return read_csv(fh, chosen, progress)
         return read_image_folder(p)
     if tarfile.is_tarfile(p):
         return read_tar(p, progress)
@@ -59,21 +60,43 @@ def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
         head = fh.read(4096)
     if b"\x00" in head or not head.strip():
         raise FerEdgeError(f"{p}: not a FER2013 CSV, tar/zip archive or image folder")
-    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
+    with open(p, newline="", encoding="utf-8-sig", errors="replace") as fh:  # -sig: Excel's byte-order mark
         return read_csv(fh, str(p), progress)
+
+
+def _header_names(first_line: bytes) -> set[str]:
+    text = first_line.decode("utf-8-sig", errors="replace")
+    return {h.strip().lower() for h in next(csv.reader([text]), [])}
+
+
+def _pick_csv(candidates: list[tuple[str, callable]]) -> str:
+    """The CSV to read among several (name, opener of its bytes): fer2013.csv, else one whose header
+    has emotion, pixels and Usage, else emotion and pixels; the shortest name breaks ties. Kaggle's
+    challenge zip holds train.csv (no Usage), test.csv (no labels) and icml_face_data.csv (all three)."""
+    if len(candidates) == 1:
+        return candidates[0][0]
+
+    def rank(item):
+        name, opener = item
+        with opener() as fh:
+            header = _header_names(fh.readline(65536))
+        has_columns = {"emotion", "pixels"} <= header
+        return (not name.endswith("fer2013.csv"), not (has_columns and "usage" in header), not has_columns, len(name))
+    return min(candidates, key=rank)[0]
 
 
 def read_csv(stream: IO[str], name: str, progress: bool = False) -> Dataset:
     """Kaggle's columns: emotion, pixels (2304 grey levels), Usage (optional; Training if absent)."""
     reader = csv.reader(stream)
     try:
-        header = [h.strip() for h in next(reader)]
+        header = [h.strip().lstrip("\ufeff") for h in next(reader)]
     except StopIteration:
         raise FerEdgeError(f"{name}: empty file, expected a CSV with columns emotion,pixels,Usage") from None
-    if "emotion" not in header or "pixels" not in header:
+    columns = [h.lower() for h in header]  # Emotion, usage: spreadsheets change the case
+    if "emotion" not in columns or "pixels" not in columns:
         raise FerEdgeError(f"{name}: wrong columns {','.join(header)!r}, expected emotion,pixels,Usage")
-    i_emotion, i_pixels = header.index("emotion"), header.index("pixels")
-    i_usage = header.index("Usage") if "Usage" in header else None
+    i_emotion, i_pixels = columns.index("emotion"), columns.index("pixels")
+    i_usage = columns.index("usage") if "usage" in columns else None
     images: list[np.ndarray] = []
     labels: list[int] = []
     usages: list[str] = []
@@ -130,11 +153,11 @@ def read_tar(path: Path, progress: bool = False) -> Dataset:
                 _check_member_path(path, m.name)
                 if (m.issym() or m.islnk()) and m.linkname:
                     _check_member_path(path, str(PurePosixPath(m.name).parent / m.linkname))
-            csvs = [m for m in members if m.isfile() and m.name.lower().endswith(".csv")]
+            csvs = {m.name: m for m in members if m.isfile() and m.name.lower().endswith(".csv")}
             if csvs:
-                member = min(csvs, key=lambda m: (not m.name.endswith("fer2013.csv"), len(m.name)))
+                member = csvs[_pick_csv([(n, lambda m=m: tar.extractfile(m)) for n, m in csvs.items()])]
                 with tar.extractfile(member) as raw:
-                    text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+                    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
                     return read_csv(text, f"{path}:{member.name}", progress)
             files = ((m.name, lambda m=m: tar.extractfile(m).read()) for m in members if m.isfile())
             return _read_image_members(path, files)
@@ -148,11 +171,11 @@ def read_zip(path: Path, progress: bool = False) -> Dataset:
             names = zf.namelist()
             for n in names:
                 _check_member_path(path, n)
-            csvs = [n for n in names if n.lower().endswith(".csv")]
+            csvs = [n for n in names if n.lower().endswith(".csv") and not _macos_metadata(PurePosixPath(n).parts)]
             if csvs:
-                member = min(csvs, key=lambda n: (not n.endswith("fer2013.csv"), len(n)))
+                member = _pick_csv([(n, lambda n=n: zf.open(n)) for n in csvs])
                 with zf.open(member) as raw:
-                    text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+                    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
                     return read_csv(text, f"{path}:{member}", progress)
             files = ((n, lambda n=n: zf.read(n)) for n in names if not n.endswith("/"))
             return _read_image_members(path, files)
@@ -162,7 +185,7 @@ def read_zip(path: Path, progress: bool = False) -> Dataset:
 
 def _split_and_class(parts: tuple[str, ...]) -> tuple[str, int] | None:
     """('...', 'train', 'happy', 'x.jpg') -> ('Training', 3); None for files outside the layout."""
-    if len(parts) < 3 or Path(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES:
+    if len(parts) < 3 or Path(parts[-1]).suffix.lower() not in IMAGE_SUFFIXES or _macos_metadata(parts):
         return None
     split = FOLDER_SPLITS.get(parts[-3].lower())
     if split is None:
@@ -173,10 +196,19 @@ def _split_and_class(parts: tuple[str, ...]) -> tuple[str, int] | None:
         return None
 
 
+def _macos_metadata(parts: tuple[str, ...]) -> bool:
+    """macOS's AppleDouble companions (__MACOSX/..., ._x.jpg): named like images, holding none."""
+    return "__MACOSX" in parts or parts[-1].startswith("._")
+
+
 def _decode(data: bytes, where: str) -> np.ndarray:
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise FerEdgeError(f"{where}: not a readable image")
+    if img.dtype == np.uint16:  # 16-bit PNG: to 0..255, or one such file would widen its whole split
+        img = ((img.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        raise FerEdgeError(f"{where}: {img.dtype} pixels; expected an 8- or 16-bit image")
     return resize_square(to_gray(img), FER_SIZE)
 
 
