@@ -40,6 +40,7 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
     chosen = [m for m, on in (("int8", int8), ("float16", float16), ("dynamic", dynamic), ("float32", float32)) if on]
     if len(chosen) > 1:
         raise FerEdgeError(f"choose one precision, not {' and '.join('--' + m for m in chosen)}")
+    _refuse_unused_options(chosen[0] if chosen else "float32", data)
     from fer_edge.convert.pipeline import run_convert
     from fer_edge.convert.report import format_report
 
@@ -51,3 +52,15 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
         return
     click.echo(format_report(report))
     click.echo(f"wrote {report['files']['tflite']} (+ {', '.join(report['files'][k] for k in ('metadata', 'report'))})")
+
+
+def _refuse_unused_options(mode: str, data: str | None) -> None:
+    """Options given that this conversion would not use are an error, not silently dropped."""
+    ctx = click.get_current_context()
+    given = {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    problems = [f"{option} applies to --int8 only" for name, option in (("samples", "--samples"), ("seed", "--seed"))
+                if name in given and mode != "int8"]
+    if "eval_split" in given and not data:
+        problems.append("--eval-split needs --data")
+    if problems:
+        raise FerEdgeError("; ".join(problems))

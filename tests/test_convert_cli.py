@@ -109,6 +109,9 @@ def bad_models(tmp_path_factory):
     ("output not .tflite", ["{grey}", "--float32", "-o", "{out}/x.onnx"], "output must be a .tflite file"),
     ("int8 without data", ["{grey}", "--int8"], "--int8 needs --data"),
     ("two precisions", ["{grey}", "--int8", "--float16", "--data", "{data}"], "choose one precision"),
+    ("calibration options without --int8", ["{grey}", "--float16", "--samples", "100", "--seed", "5"],
+     "--samples applies to --int8 only; --seed applies to --int8 only"),
+    ("eval split without data", ["{grey}", "--float16", "--eval-split", "Nope"], "--eval-split needs --data"),
     ("missing eval split", ["{grey}", "--dynamic", "--data", "{data}", "--eval-split", "PrivateTest"], "no PrivateTest rows"),
     ("missing data", ["{grey}", "--int8", "--data", "{out}/none.csv"], "no such file"),
 ])
