@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+from fer_edge.errors import FerEdgeError
+
 # Set to 1 to let LiteRT/MediaPipe print their own log lines (for debugging a model or delegate).
 NATIVE_LOGS_ENV = "FER_EDGE_NATIVE_LOGS"
 
@@ -62,7 +64,8 @@ def quiet_native_stderr() -> Iterator[None]:
 
     LiteRT and MediaPipe print several INFO/WARNING lines on every model load and close, straight
     to fd 2 (they have no documented switch). They are dropped, unless an exception escapes: then
-    they are replayed, because they may explain it.
+    they are replayed, because they may explain it; not for a FerEdgeError, whose one line already
+    says what is wrong (FER_EDGE_NATIVE_LOGS=1 shows them).
     """
     if os.environ.get(NATIVE_LOGS_ENV):
         yield
@@ -72,6 +75,8 @@ def quiet_native_stderr() -> Iterator[None]:
         with native_stderr_held() as (_, held):
             try:
                 yield
+            except FerEdgeError:
+                raise
             except BaseException:
                 replay = held_text(held)
                 raise

@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_edge.edge.console import native_stderr_held
 from fer_edge.edge.pipeline import FrameResult
 from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame
 from fer_edge.atomic import AtomicTarget, require_output_folder
@@ -58,9 +59,12 @@ class _TextOutput:
                 pass
             return
         try:
-            self.fh.close()
+            self.fh.close()  # the last buffered lines go out here: a full disk fails here
         except BrokenPipeError:  # a named pipe's reader went away
             pass
+        except OSError:
+            self.target.discard()
+            raise
         if commit:
             self.target.commit()
         else:
@@ -164,17 +168,43 @@ class VideoOutput:
     def close(self, commit: bool) -> None:
         if self.writer is not None:
             self.writer.release()
-        if commit and self.written:
-            self.target.commit()
-        else:
+        if not (commit and self.written):
             self.target.discard()
+            return
+        try:
+            self._check_playable()
+        except BaseException:
+            self.target.discard()
+            raise
+        self.target.commit()
+
+    def _check_playable(self) -> None:
+        """OpenCV's writer reports no failed write (a full disk leaves a file without its index and
+        only a warning): the finished file must open and hold every frame written."""
+        if self.target.in_place:
+            return  # a pipe or device cannot be read back
+        with native_stderr_held():  # FFmpeg's own complaint ("moov atom not found"): the error says it
+            cap = cv2.VideoCapture(str(self.target.tmp), cv2.CAP_FFMPEG)
+            frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+            cap.release()
+        if frames != self.written:
+            raise FerEdgeError(f"--output-video {self.name}: {frames} of {self.written} frames were written "
+                               "(disk full?); no video kept")
 
 
 class PictureOutput:
     """The annotated frame of a single-image source, as a picture in the format its name says."""
 
     def __init__(self, target: str):
-        self.target = AtomicTarget(require_output_folder(target, "--output-video"))
+        path = require_output_folder(target, "--output-video")
+        try:  # OpenCV refuses some formats for a colour picture (.pgm, .pbm): say so before the run
+            encodable = cv2.imencode(path.suffix, np.zeros((2, 2, 3), np.uint8))[0]
+        except cv2.error:
+            encodable = False
+        if not encodable:
+            raise FerEdgeError(f"--output-video {target}: OpenCV cannot write a colour {path.suffix} picture; "
+                               "use .jpg or .png")
+        self.target = AtomicTarget(path)
         self.name = str(target)
         self.image: np.ndarray | None = None
 
@@ -184,14 +214,18 @@ class PictureOutput:
         self.image = image
 
     def close(self, commit: bool) -> None:
-        ok = False
-        if commit and self.image is not None:
-            ok, data = cv2.imencode(self.target.path.suffix, self.image)
-            if ok:
-                self.target.tmp.write_bytes(data.tobytes())
-                self.target.commit()
-        if not ok:
+        if not (commit and self.image is not None):
             self.target.discard()
+            return
+        try:
+            ok, data = cv2.imencode(self.target.path.suffix, self.image)
+            if not ok:
+                raise FerEdgeError(f"--output-video {self.name}: OpenCV could not encode the picture")
+            self.target.tmp.write_bytes(data.tobytes())
+        except BaseException:
+            self.target.discard()
+            raise
+        self.target.commit()
 
 
 def open_video_output(target: str, fps: float, realtime: bool, single_image: bool):
@@ -216,6 +250,7 @@ class Outputs:
         if jsonl == STDOUT and csv_path == STDOUT:
             raise FerEdgeError("only one of --jsonl and --csv can write to stdout (-)")
         self.files: list = []
+        self.failed: list[str] = []  # outputs that could not be finished at close (not kept)
         try:
             if jsonl:
                 self.files.append(JsonlOutput(jsonl, labels))
@@ -242,13 +277,18 @@ class Outputs:
             self.video.write(annotated, frame.timestamp)
 
     def close(self, commit: bool) -> None:
-        """Close every file (all of them, even when one fails); commit renames them into place."""
+        """Close every file (all of them, even when one fails); commit renames them into place.
+        A file that cannot be finished is not kept (its name goes to `failed`), the others are."""
         errors = []
         for f in [*self.files, *([self.video] if getattr(self, "video", None) else [])]:
             try:
                 f.close(commit)
             except OSError as exc:
+                self.failed.append(f.name)
                 errors.append(f"{f.name}: {exc.strerror or exc}")
+            except FerEdgeError as exc:
+                self.failed.append(f.name)
+                errors.append(str(exc))
         self.files, self.video = [], None
         if errors:
             raise FerEdgeError("could not finish writing " + "; ".join(errors))

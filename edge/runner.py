@@ -15,6 +15,7 @@ from fer_edge.edge.draw import annotate
 from fer_edge.edge.outputs import Outputs
 from fer_edge.edge.pipeline import STAGES, Pipeline
 from fer_edge.edge.sources import SourceLost, Source
+from fer_edge.errors import FerEdgeError, Terminated
 
 
 def _count(n: int, noun: str) -> str:
@@ -110,8 +111,8 @@ def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | N
     except SourceLost:
         summary.ended, commit = "source lost", True
         raise
-    except KeyboardInterrupt:
-        summary.ended, commit = "interrupted", True
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP as Terminated
+        summary.ended, commit = (f"terminated ({exc})" if isinstance(exc, Terminated) else "interrupted"), True
         raise
     except BrokenPipeError:  # `--jsonl - | head`: the reader has all it wants
         summary.ended, commit = "output pipe closed", True
@@ -124,9 +125,15 @@ def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | N
         bar.close()
         summary.dropped = int(getattr(source, "dropped", 0))
         names = outputs.names
-        outputs.close(commit)
+        close_error = None
+        try:
+            outputs.close(commit)
+        except FerEdgeError as exc:  # one output could not be finished; the others are kept
+            close_error = exc
         if commit:
-            summary.outputs = [n for n in names if n != "stdout"]
+            summary.outputs = [n for n in names if n != "stdout" and n not in outputs.failed]
         info(summary.text())
+        if close_error is not None:
+            raise close_error
     return summary
 

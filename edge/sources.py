@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.edge.console import warn
+from fer_edge.edge.console import quiet_native_stderr, warn
 from fer_edge.errors import FerEdgeError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm",
@@ -56,13 +56,16 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
 
 @contextmanager
 def _quiet_opencv():
-    """Silence OpenCV's multi-line backend warnings while opening: a failure gets our own one-line error."""
+    """Silence OpenCV's multi-line backend warnings, and what FFmpeg prints straight to fd 2
+    ("moov atom not found", "[tcp @ ...] Connection refused"), while opening: a failure gets our
+    own one-line error."""
     from cv2.utils import logging as cv_log
 
     level = cv_log.getLogLevel()
     cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
     try:
-        yield
+        with quiet_native_stderr():
+            yield
     finally:
         cv_log.setLogLevel(level)
 

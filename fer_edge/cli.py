@@ -10,7 +10,7 @@ import sys
 import click
 
 from fer_edge import __version__
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, Terminated
 
 
 class _Group(click.Group):
@@ -21,6 +21,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except FerEdgeError as exc:
             click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except Terminated as exc:
+            click.echo(f"terminated ({exc})", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -116,8 +119,24 @@ for _command in (train, evaluate, convert, run, bench):
     cli.add_command(_command)
 
 
+def _terminate_like_ctrl_c() -> None:
+    """SIGTERM and SIGHUP raise Terminated (a KeyboardInterrupt) in the main thread, so every
+    command's Ctrl-C path (outputs kept, checkpoint saved) also serves them. A signal the parent
+    set to be ignored (`nohup`) stays ignored."""
+    import signal
+
+    def handler(signum, _frame):
+        raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)  # no SIGHUP on Windows
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, handler)
+
+
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, host commands only
+    _terminate_like_ctrl_c()
     cli(prog_name="fer-edge")
 
 

@@ -9,3 +9,16 @@ class FerEdgeError(Exception):
 
 class NotImplementedYet(FerEdgeError):
     exit_code = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (systemd stopping a service, `timeout`, a closed SSH session): handled as
+    Ctrl-C is, so a run keeps its outputs and training saves its checkpoint; the exit status is
+    128 + the signal's number, as the shell reports a process killed by it."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+

@@ -106,6 +106,11 @@ def fake_webcam(video: Path, fail_after: int | None = None, opens: bool = True) 
     class FakeWebcam:
         opened: list[int] = []
 
+        def __new__(cls, target, *args):
+            if isinstance(target, str):  # a file (e.g. the output video read back): the real reader
+                return REAL_VIDEO_CAPTURE(target, *args)
+            return super().__new__(cls)
+
         def __init__(self, target, *args):
             assert isinstance(target, int), "a webcam is opened by number"
             FakeWebcam.opened.append(target)

@@ -121,6 +121,46 @@ def test_images_of_other_sizes_are_letterboxed(tmp_path):
     assert boxed.shape == (48, 64, 3) and boxed[:, 0].max() == 0 and boxed[24, 32].min() == 255
 
 
+def test_video_whose_frames_were_lost_is_an_error_and_not_kept_while_the_rest_are(tmp_path, monkeypatch):
+    """OpenCV's writer drops frames without a word when the disk fills; the check on the finished
+    file turns that into an error, and the other outputs are still kept."""
+    real = cv2.VideoWriter
+
+    class DiskFillsAfter3:
+        def __init__(self, *args):
+            self.inner, self.calls = real(*args), 0
+
+        def isOpened(self):
+            return self.inner.isOpened()
+
+        def write(self, image):
+            self.calls += 1
+            if self.calls <= 3:
+                self.inner.write(image)
+
+        def release(self):
+            self.inner.release()
+
+    monkeypatch.setattr(cv2, "VideoWriter", DiskFillsAfter3)
+    out = Outputs(LABELS, jsonl=str(tmp_path / "r.jsonl"), video=str(tmp_path / "v.mp4"))
+    for i in range(6):
+        out.write(frame(i, i / 30), result(), np.zeros((48, 64, 3), np.uint8))
+    with pytest.raises(FerEdgeError, match=r"^could not finish writing --output-video .*v.mp4: 3 of 6 frames"):
+        out.close(commit=True)
+    assert out.failed == [str(tmp_path / "v.mp4")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]  # no video, no temp file; the JSONL kept
+
+
+def test_picture_formats_opencv_cannot_write_in_colour_are_refused_up_front(tmp_path):
+    with pytest.raises(FerEdgeError, match=r"cannot write a colour .pgm picture; use .jpg or .png"):
+        Outputs(LABELS, video=str(tmp_path / "p.pgm"), single_image=True)
+    out = Outputs(LABELS, video=str(tmp_path / "p.png"), single_image=True)
+    out.write(frame(0), result(), np.full((48, 64, 3), 9, np.uint8))
+    out.close(commit=True)
+    assert cv2.imread(str(tmp_path / "p.png")).shape == (48, 64, 3)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(jsonl="{d}/missing/r.jsonl"), "does not exist"),
     (dict(csv_path="{d}"), "is a folder"),

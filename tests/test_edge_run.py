@@ -330,3 +330,40 @@ def test_window_on_a_virtual_display(tmp_path, edge_model):
         xvfb.wait(10)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "5 frames, 5 faces" in proc.stderr and "draw" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- signals
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_end_a_run_like_ctrl_c_with_outputs_kept(tmp_path, edge_model, sig):
+    """systemd stops a service with SIGTERM, a closed SSH session sends SIGHUP: the results so far are kept."""
+    import signal
+    import time
+
+    out = tmp_path / "o.jsonl"
+    env = {k: v for k, v in os.environ.items() if k not in NO_DISPLAY}
+    proc = subprocess.Popen([sys.executable, "-m", "fer_edge", "run", "--source", str(media("video03_emotions_woman.mp4")),
+                             "--headless", "--jsonl", str(out), "--model", str(edge_model), "--threads", "1"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size for p in tmp_path.glob(".o.jsonl*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first results are on disk, under the temporary name
+    proc.send_signal(getattr(signal, sig))
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + getattr(signal, sig), stderr[-2000:]
+    assert f"terminated ({sig})" in stderr and "Traceback" not in stderr
+    recs = records(out.read_text())
+    assert recs and recs[-1]["frame"] < 471  # whole lines of the frames done before the signal, not the whole clip
+    assert [p.name for p in tmp_path.iterdir()] == ["o.jsonl"]  # renamed into place, no temp file left
+
+
+def test_an_undecodable_video_is_one_line_on_the_real_stderr(tmp_path, edge_model):
+    """FFmpeg writes its own complaint ("moov atom not found") straight to fd 2, past Python: only a
+    separate process shows whether the user sees just our line."""
+    fake = tmp_path / "text.mp4"
+    fake.write_text("not a video")
+    proc = subprocess.run([sys.executable, "-m", "fer_edge", "run", "--source", str(fake), "--headless", "--jsonl",
+                           str(tmp_path / "o.jsonl"), "--model", str(edge_model)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"error: {fake}: cannot open as a video (unreachable, or a format "
+                                                "this OpenCV cannot decode)"]

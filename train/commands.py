@@ -65,14 +65,14 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
                       width=width, init=init)
     try:
         result = train_model(cfg, resume=resume, progress=not quiet, explicit=_given_on_command_line())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
         from fer_edge.train.rundir import RunDir
 
         if RunDir(cfg.out).can_resume():
             click.echo(f"\ninterrupted: checkpoint saved in {cfg.out}/checkpoint; continue with --resume", err=True)
         else:
             click.echo(f"\ninterrupted before the first epoch ended: nothing to resume in {cfg.out}", err=True)
-        raise SystemExit(130)
+        raise SystemExit(getattr(exc, "exit_code", 130))
     click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} (best epoch {result['best_epoch']}"
                f" of {result['epochs_run']}), saved {result['final']}")
 
