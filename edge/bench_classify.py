@@ -21,7 +21,6 @@ from fer_edge.modelinfo import sidecar_path
 from fer_edge.paths import FACE_DETECTOR_NAME, models_dir
 
 BATCHES = (1, 8)
-WARMUP = 5
 # Order in the report: smallest and fastest first, as the converter names them.
 PRECISION_ORDER = {"int8": 0, "dynamic": 1, "float16": 2, "float32": 3}
 
@@ -53,7 +52,7 @@ def model_paths(models: Sequence[str]) -> list[Path]:
     return list(dict.fromkeys(found))  # a model named twice is timed once
 
 
-def time_model(path: Path, threads: int, runs: int, seed: int = 0) -> dict:
+def time_model(path: Path, threads: int, runs: int, warmup: int = 10, seed: int = 0) -> dict:
     from fer_edge.edge.classifier import FaceClassifier
 
     t0 = time.perf_counter()
@@ -67,7 +66,7 @@ def time_model(path: Path, threads: int, runs: int, seed: int = 0) -> dict:
            "size_kb": round(path.stat().st_size / 1024.0, 1), "threads": threads, "load_ms": round(load_s * 1e3, 2)}
     for batch in BATCHES:
         faces = rng.integers(0, 256, (batch, info.input_size, info.input_size, info.channels), dtype=np.uint8)
-        for _ in range(WARMUP):  # first invokes after a resize allocate and pack weights
+        for _ in range(warmup):  # first invokes after a resize allocate and pack weights
             clf.predict(faces)
         per_face = []
         for _ in range(runs):
@@ -80,14 +79,14 @@ def time_model(path: Path, threads: int, runs: int, seed: int = 0) -> dict:
     return out
 
 
-def run_classify_bench(models: Sequence[str], threads: tuple[int, ...], runs: int) -> dict:
+def run_classify_bench(models: Sequence[str], threads: tuple[int, ...], runs: int, warmup: int = 10) -> dict:
     paths = model_paths(models)
     started_on = machine()
     results = []
     for path in paths:
         for t in threads:
-            results.append(time_model(path, t, runs))
+            results.append(time_model(path, t, runs, warmup))
     results.sort(key=lambda r: (Path(r["model"]).name.split("_")[0], PRECISION_ORDER.get(r["precision"], 9),
                                 r["model"], r["threads"]))
-    return {"models": results, "runs": runs, "batches": list(BATCHES), "peak_rss_mb": peak_rss_mb(),
+    return {"models": results, "runs": runs, "warmup": warmup, "batches": list(BATCHES), "peak_rss_mb": peak_rss_mb(),
             "machine": started_on, "load_average_end": load_average()}

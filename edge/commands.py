@@ -8,6 +8,8 @@ import click
 from fer_edge.errors import FerEdgeError
 
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
+# bench options that only the pipeline measurement uses (--classify-only refuses them)
+PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs")
 
 
 @click.command()
@@ -124,7 +126,7 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--frames", default=300, show_default=True, type=click.IntRange(min=1),
               help="Frames to measure per configuration (with --classify-only: calls per model and batch size).")
 @click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0),
-              help="Frames run before measuring, not counted.")
+              help="Frames run before measuring, not counted (with --classify-only: calls per model and batch size).")
 @click.option("--threads", "threads_text", default="2", show_default=True, metavar="N[,N...]",
               help="CPU threads for the expression model; a list measures each, e.g. 1,2,4.")
 @click.option("--size", metavar="WxH",
@@ -162,7 +164,13 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
 
         if camera is not None or source is not None:
             raise FerEdgeError("--classify-only times the model alone: it takes no --camera or --source")
-        report = run_classify_bench(models, threads, frames)
+        ctx = click.get_current_context()
+        pipeline_only = [p.opts[0] if ctx.params[p.name] or not p.secondary_opts else p.secondary_opts[0]
+                         for p in ctx.command.params if p.name in PIPELINE_ONLY
+                         and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+        if pipeline_only:
+            raise FerEdgeError(f"{', '.join(pipeline_only)}: not used by --classify-only, which times the model alone")
+        report = run_classify_bench(models, threads, frames, warmup)
         click.echo(json.dumps(report) if as_json else classify_text(report))
         return
 
