@@ -8,6 +8,7 @@ closes its outputs properly.
 
 from __future__ import annotations
 
+import os
 import queue
 import stat
 import threading
@@ -233,7 +234,9 @@ class ImageSource(Source):
                 warn(f"{path}: not a readable image, skipped")
                 self.skipped += 1
                 continue
-            yield Frame(image, i, None, path.name)
+            # A name that is not valid UTF-8 (bytes from another system) is carried with those bytes
+            # as \xNN: JSONL and CSV then stay valid UTF-8 text.
+            yield Frame(image, i, None, os.fsencode(path.name).decode("utf-8", "backslashreplace"))
         if self.skipped == len(self.paths):
             raise FerEdgeError(f"{self.name}: none of its {len(self.paths)} images is readable")
 

@@ -121,15 +121,18 @@ def test_folder_of_images_to_csv(tmp_path, edge_model):
     photos.mkdir()
     for name in ("face04_surprised.jpg", "group3_grimace_glasses_flash.jpg", "noface01_coffee.png"):
         shutil.copy(media(name), photos / name)
-    out = tmp_path / "faces.csv"
-    r = invoke("--source", photos, "--headless", "--csv", out, "--model", edge_model)
+    shutil.copy(media("face05_angry.jpg"), photos / os.fsdecode(b"caf\xe9.jpg"))  # a Latin-1 name, not UTF-8
+    out, out_jsonl = tmp_path / "faces.csv", tmp_path / "faces.jsonl"
+    r = invoke("--source", photos, "--headless", "--csv", out, "--jsonl", out_jsonl, "--model", edge_model)
     assert r.exit_code == 0, r.stderr
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [row["image"] for row in rows].count("group3_grimace_glasses_flash.jpg") == 3
     assert [row["image"] for row in rows].count("face04_surprised.jpg") == 1
+    assert [row["image"] for row in rows].count("caf\\xe9.jpg") == 1  # its byte spelled out, valid UTF-8
+    assert [rec["image"] for rec in records(out_jsonl.read_text(encoding="utf-8"))].count("caf\\xe9.jpg") == 1
     assert all(row["time"] == "" for row in rows)
     # Stills are unrelated: every image starts its own tracks.
-    assert len({row["track"] for row in rows}) == 4
+    assert len({row["track"] for row in rows}) == 5
 
 
 def test_three_channel_model_runs_from_its_metadata(tmp_path, edge_models):
