@@ -27,8 +27,8 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
 @click.option("--smooth", default=0.6, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
               help="Per-frame weight of a face's past scores (EMA over its track); 0 = no smoothing.")
 @click.option("--display/--headless", default=None,
-              help="Show a window with boxes, labels and FPS.  [default: --display when DISPLAY or "
-                   "WAYLAND_DISPLAY is set]")
+              help="Show a window with boxes, labels and FPS.  [default: --display when a window can be shown: "
+                   "DISPLAY names a reachable X server, or WAYLAND_DISPLAY is set and this OpenCV can draw on Wayland]")
 @click.option("--output-video", metavar="FILE",
               help="Write the annotated video (.mp4, .mkv, .mov, .avi); for a single image, a picture (.jpg, .png).")
 @click.option("--jsonl", metavar="FILE|-", help="Write one JSON object per face per frame (- = stdout).")
@@ -88,10 +88,10 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
             frames = capture_reader(frames)
         detector = FaceDetector(min_confidence)
         pipeline = Pipeline(detector, classifier, smooth=smooth)
+        window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
                           video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
                           single_image=isinstance(frames, ImageSource) and frames.frame_count == 1)
-        window = Window() if display else None
         run_loop(frames, pipeline, outputs, window, max_frames)
     except BaseException:
         if outputs is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -40,6 +41,13 @@ def _x_server_reachable(display: str) -> bool:
         return False
 
 
+def _qt_platforms() -> set[str] | None:
+    """The Qt platform plugins bundled with this OpenCV (pip wheels: xcb only), or None when it
+    bundles none (a system OpenCV: its toolkit decides)."""
+    plugins = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
+    return {p.name for p in plugins.iterdir()} if plugins.is_dir() else None
+
+
 def display_problem() -> str | None:
     """Why no window can be shown here, or None when one can."""
     x11, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
@@ -47,6 +55,9 @@ def display_problem() -> str | None:
         return "no graphical session (DISPLAY and WAYLAND_DISPLAY are not set)"
     if x11 and not _x_server_reachable(x11):
         return f"cannot reach the X display {x11!r}"
+    platforms = _qt_platforms()
+    if not x11 and platforms is not None and not any("wayland" in name for name in platforms):
+        return "a Wayland session without X11 (DISPLAY is not set), and this OpenCV draws windows on X11 only"
     return None
 
 

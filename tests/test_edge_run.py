@@ -370,3 +370,16 @@ def test_an_undecodable_video_is_one_line_on_the_real_stderr(tmp_path, edge_mode
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"error: {fake}: cannot open as a video (unreachable, or a format "
                                                 "this OpenCV cannot decode)"]
+
+
+def test_a_wayland_session_without_x11_is_no_display_for_opencv_s_x11_only_windows(monkeypatch, tmp_path):
+    from fer_edge.edge import display
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    monkeypatch.setattr(display, "_qt_platforms", lambda: {"libqxcb.so"})  # what the pip wheels bundle
+    assert "Wayland session without X11" in display.display_problem()
+    monkeypatch.setattr(display, "_qt_platforms", lambda: {"libqxcb.so", "libqwayland-egl.so"})
+    assert display.display_problem() is None
+    monkeypatch.setattr(display, "_qt_platforms", lambda: None)  # a system OpenCV: its toolkit decides
+    assert display.display_problem() is None
