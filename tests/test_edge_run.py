@@ -383,3 +383,14 @@ def test_a_wayland_session_without_x11_is_no_display_for_opencv_s_x11_only_windo
     assert display.display_problem() is None
     monkeypatch.setattr(display, "_qt_platforms", lambda: None)  # a system OpenCV: its toolkit decides
     assert display.display_problem() is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--foo"], "error: No such option '--foo'"),
+    (["--source", "x", "--threads", "0"], "error: Invalid value for '--threads': 0 is not in the range 1<=x<=64."),
+])
+def test_click_usage_errors_are_one_line_too(args, message):
+    r = invoke(*args)
+    assert r.exit_code == 2
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith(message) and line.endswith(" run --help)"), line  # the program's name as invoked
