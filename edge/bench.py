@@ -159,7 +159,7 @@ def run_bench(opts: BenchOptions) -> dict:
         load_classifier(opts.models, opts.threads[0])  # a bad model or ensemble fails here, before any timing
     opener().close()  # and a bad source too
     startup = (measure_startup(opts.camera, opts.source, [str(m) for m in opts.models], opts.threads[0],
-                               opts.min_confidence, opts.startup_runs) if opts.startup_runs else None)
+                               opts.min_confidence, opts.startup_runs, opts.size) if opts.startup_runs else None)
 
     detector = FaceDetector(opts.min_confidence)
     runs = []

@@ -42,7 +42,7 @@ class FaceClassifier:
     def __init__(self, model_path: str | os.PathLike, threads: int = 2, info: ModelInfo | None = None):
         path = Path(model_path)
         if not path.is_file():
-            raise FerEdgeError(f"{path}: no such model file")
+            raise FerEdgeError(f"{path}: {'a folder, not a model file' if path.is_dir() else 'no such model file'}")
         self.path = path
         self.info = info or read_info(path)
         from ai_edge_litert.interpreter import Interpreter

@@ -68,7 +68,7 @@ def load_classifier(model_paths: Sequence[str | os.PathLike], threads: int = 2) 
     # Metadata first, so a mismatch is reported before any interpreter starts (and logs).
     for path in paths:
         if not path.is_file():
-            raise FerEdgeError(f"{path}: no such model file")
+            raise FerEdgeError(f"{path}: {'a folder, not a model file' if path.is_dir() else 'no such model file'}")
     infos = [read_info(path) for path in paths]
     check_agreement(list(zip(paths, infos)))
     return EnsembleClassifier([FaceClassifier(path, threads, info) for path, info in zip(paths, infos)])

@@ -53,6 +53,9 @@ class ModelInfo:
             raise FerEdgeError(f"{where}: unsupported input kind {info.input_kind!r}")
         if len(info.labels) < 2:
             raise FerEdgeError(f"{where}: metadata lists no labels")
+        if len(set(info.labels)) != len(info.labels):  # the scores are keyed by label: one would hide another
+            twice = sorted({label for label in info.labels if info.labels.count(label) > 1})
+            raise FerEdgeError(f"{where}: metadata lists {', '.join(map(repr, twice))} more than once")
         return info
 
 

@@ -311,3 +311,11 @@ def test_compare_script_runs_both_sides(tmp_path, edge_model):
     assert "ratio: fer-edge" in proc.stdout and "machine:" in proc.stdout
     speed = json.loads(out.read_text())["speed"]
     assert speed["fer-edge"]["frames"] == speed["fer"]["frames"] == 5
+
+
+def test_startup_run_asks_a_camera_for_the_bench_size():
+    from fer_edge.edge.bench_startup import startup_command
+
+    cmd = startup_command("0", None, [], 2, 0.5, (640, 480))
+    assert cmd[cmd.index("--camera") + 1] == "0" and cmd[cmd.index("--resolution") + 1] == "640x480"
+    assert "--resolution" not in startup_command(None, "clip.mp4", [], 2, 0.5, (640, 480))  # a file is letterboxed

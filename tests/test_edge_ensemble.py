@@ -82,6 +82,14 @@ def test_members_that_prepare_or_label_faces_differently_are_refused(tmp_path, e
     assert "cannot be averaged" in text and message in text
 
 
+def test_metadata_naming_a_label_twice_is_refused(tmp_path, edge_models):
+    """The outputs key the scores by label: a label listed twice would hide one of the scores."""
+    twice = with_changed_metadata(tmp_path, edge_models["grey"],
+                                  labels=["angry", "disgust", "fear", "happy", "sad", "happy", "neutral"])
+    with pytest.raises(FerEdgeError, match=r"metadata lists 'happy' more than once"):
+        load_classifier([twice], 1)
+
+
 def test_members_of_different_input_size_are_refused(edge_models):
     if edge_models["grey"] == edge_models["rgb"]:
         pytest.skip("FER_EDGE_TEST_MODEL gives one model for every test model")
