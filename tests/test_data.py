@@ -333,3 +333,4 @@ def test_image_folder_skips_macos_metadata_and_scales_16_bit_pngs(fer_folder, tm
     train = ds.split("Training")
     assert len(train) == 71 and train.images.dtype == np.uint8
     assert any((img == 200).all() for img in train.images)
+    assert len(read_source(tmp_path).split("Training")) == 71  # the layout one folder down, as unpacked archives put it

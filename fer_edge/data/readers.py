@@ -227,7 +227,14 @@ def _read_image_members(source: Path, files: Iterable[tuple[str, callable]]) -> 
 
 
 def _folder_splits(root: Path) -> list[Path]:
-    return [d for d in root.iterdir() if d.is_dir() and d.name.lower() in FOLDER_SPLITS]
+    """The split folders (train/, test/, ...) in `root`, or in its one subfolder that holds them
+    (an unpacked archive often adds a level: fer2013/train/...; a zip is read at any depth)."""
+    splits = [d for d in root.iterdir() if d.is_dir() and d.name.lower() in FOLDER_SPLITS]
+    if splits:
+        return splits
+    nested = [sub for sub in root.iterdir() if sub.is_dir()
+              and any(d.is_dir() and d.name.lower() in FOLDER_SPLITS for d in sub.iterdir())]
+    return _folder_splits(nested[0]) if len(nested) == 1 else []
 
 
 def read_image_folder(root: Path) -> Dataset:
