@@ -4,6 +4,9 @@ an interrupted run resumes; evaluate works on any split, including a PrivateTest
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import h5py
@@ -96,6 +99,14 @@ def test_interrupted_run_resumes_where_it_stopped(fer_tiny_train, tmp_path, monk
     assert state["epoch"] == 3 and result["epochs_run"] == 3
     assert len(state["history"]["loss"]) == 3
     assert len((out / "history.csv").read_text().splitlines()) == 4
+    # The augmentation's random streams went on where they stood, not from the start: they end
+    # where an uninterrupted run's do.
+    whole = tmp_path / "whole"
+    train_model(TrainConfig(model="baseline", data=str(fer_tiny_train), out=str(whole), epochs=3, batch_size=32),
+                progress=False)
+    seeds = json.loads((whole / "checkpoint" / "state.json").read_text())["augment_seeds"]
+    assert len(seeds) == 6 and all(counter > 0 for _, counter in seeds)
+    assert state["augment_seeds"] == seeds
 
 
 def test_resume_reads_data_from_where_it_is_now_and_names_the_options_it_ignores(fer_tiny_train, tmp_path):
@@ -475,3 +486,41 @@ def test_training_on_jax_compiles_the_step_augmentation_and_online_teacher_inclu
     images = load(fer_tiny_train).split("PublicTest").images
     probs = predict_keras(keras.saving.load_model(out / "ferfast.keras"), images)
     assert probs.shape == (35, 7) and np.isfinite(probs).all()
+
+
+def test_distribute_on_jax_over_two_devices_with_uneven_splits(tmp_path):
+    """Keras' DataParallel on JAX needs every batch to split evenly over the devices: 141 Training and
+    35 PublicTest faces at batch 16 do not, yet every PublicTest face must count once."""
+    pytest.importorskip("jax")
+    data = write_csv(tmp_path / "t.csv", make_rows({"Training": 141, "PublicTest": 35}, seed=1))
+    env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+           "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"}
+    common = [sys.executable, "-m", "fer_edge", "train", "--model", "ferlite", "--width", "8", "--data", str(data),
+              "--epochs", "1", "--distribute", "--quiet"]
+    bad = subprocess.run([*common, "--batch-size", "15", "--out", str(tmp_path / "bad")], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines()[-1] == (
+        "error: --batch-size 15 does not split over the 2 devices; use a multiple of 2")
+    proc = subprocess.run([*common, "--batch-size", "16", "--out", str(tmp_path / "run")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["distribution"] == "keras.distribution.DataParallel (2 devices)" and metrics["n"] == 35
+    history = np.genfromtxt(tmp_path / "run" / "history.csv", delimiter=",", names=True)
+    correct = float(history["val_accuracy"]) * 35  # over the 35 faces, not the 48 of the padded batches
+    assert abs(correct - round(correct)) < 1e-3 and float(history["val_accuracy"]) == pytest.approx(metrics["accuracy"])
+
+
+def test_photometric_augmentation_lowers_and_raises_contrast_and_brightness():
+    """The README's ranges, both ways: contrast x0.8-1.2 and brightness +-15% of 255 (Keras reads a
+    single contrast factor as 0..factor, which trained on raised contrast only)."""
+    from fer_edge.train.augment import build_augmenter
+
+    aug = build_augmenter((2, 2, 1), seed=0)
+    faces = np.tile(np.array([[100.0, 140.0], [140.0, 100.0]], np.float32)[None, :, :, None], (2000, 1, 1, 1))
+    contrast = np.asarray(aug.get_layer(index=5)(faces, training=True))
+    factor = (contrast[:, 0, 1, 0] - contrast[:, 0, 0, 0]) / 40.0
+    assert factor.min() < 0.82 and factor.max() > 1.18 and 0.79 < factor.min() and factor.max() < 1.21
+    brightness = np.asarray(aug.get_layer(index=4)(faces, training=True))[:, 0, 0, 0] - 100.0
+    assert brightness.min() < -34 and brightness.max() > 34 and np.abs(brightness).max() <= 38.26
+    assert np.array_equal(np.asarray(aug(faces[:4], training=False)), faces[:4])  # inert outside training

@@ -24,7 +24,9 @@ def build_augmenter(input_shape: tuple[int, int, int], seed: int = 0, strength: 
             # negative factors zoom in: a random crop of 80-100% of the face, resized back
             layers.RandomZoom((-0.2 * s, 0.1 * s), fill_mode="nearest", seed=seed + 3),
             layers.RandomBrightness(0.15 * s, value_range=(0.0, 255.0), seed=seed + 4),
-            layers.RandomContrast(0.2 * s, value_range=(0.0, 255.0), seed=seed + 5),
+            # (lower, upper) spelled out: Keras 3 clips a single factor's lower side to 0, so that
+            # contrast only ever rose (x1.0-1.2) in the models trained before this was found
+            layers.RandomContrast((0.2 * s, 0.2 * s), value_range=(0.0, 255.0), seed=seed + 5),
         ],
         name="augment",
     )
@@ -43,3 +45,23 @@ def compile_augmenter_on_jax(wrapper: keras.Model) -> None:
     for layer in wrapper.get_layer("augment").layers:
         layer.supports_jit = True
     wrapper.jit_compile = True
+
+
+def _generators(wrapper: keras.Model) -> list:
+    if "augment" not in {layer.name for layer in wrapper.layers}:
+        return []
+    return [layer.generator for layer in wrapper.get_layer("augment").layers if getattr(layer, "generator", None)]
+
+
+def augment_seed_states(wrapper: keras.Model) -> list[list[int]]:
+    """Where each augmentation layer's random stream stands. A saved model does not keep it, so a
+    resumed run would replay the draws of its first epochs; the run's state file keeps it instead."""
+    return [[int(v) for v in keras.ops.convert_to_numpy(g.state)] for g in _generators(wrapper)]
+
+
+def restore_augment_seed_states(wrapper: keras.Model, states: list[list[int]] | None) -> None:
+    generators = _generators(wrapper)
+    if states and len(states) == len(generators):
+        for g, state in zip(generators, states):
+            g.state.assign(keras.ops.convert_to_tensor(state, dtype=g.state.dtype))
+

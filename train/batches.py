@@ -43,8 +43,12 @@ def to_model_input(images: np.ndarray, size: int, channels: int) -> np.ndarray:
 class FerBatches(keras.utils.PyDataset):
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, size: int, channels: int,
                  weights: np.ndarray | None = None, shuffle: bool = True, seed: int = 0,
-                 soft_targets: np.ndarray | None = None, mixup: float = 0.0, **kwargs):
+                 soft_targets: np.ndarray | None = None, mixup: float = 0.0, drop_remainder: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
+        # Drop the last, partial batch (a different remainder every epoch, as the order is shuffled):
+        # data-parallel JAX needs every batch to split evenly over its devices.
+        self.drop_remainder = drop_remainder
         self.images, self.labels = images, labels
         self.batch_size, self.size, self.channels = batch_size, size, channels
         self.weights = weights
@@ -60,6 +64,8 @@ class FerBatches(keras.utils.PyDataset):
         return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.labels))
 
     def __len__(self) -> int:
+        if self.drop_remainder:
+            return max(1, len(self.labels) // self.batch_size)
         return math.ceil(len(self.labels) / self.batch_size)
 
     def __getitem__(self, i: int):

@@ -32,3 +32,20 @@ def distribution_scope(enabled: bool):
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
         return contextlib.nullcontext(), f"keras.distribution.DataParallel ({len(devices)} devices)"
     raise ValueError(f"--distribute is not supported on the {backend} backend (use tensorflow or jax)")
+
+
+def sharded_devices() -> int:
+    """How many devices every batch is split across in equal parts: Keras' DataParallel on JAX
+    shards each batch's first axis and refuses a size it cannot divide; 1 otherwise (one device, or
+    tf.distribute, which splits uneven batches itself)."""
+    if keras.backend.backend() != "jax":
+        return 1
+    dist = keras.distribution.distribution()
+    return int(dist.device_mesh.devices.size) if dist is not None else 1
+
+
+def end_distribution() -> None:
+    """Back to one device after training (the final evaluation predicts batches of any size)."""
+    if keras.backend.backend() == "jax":
+        keras.distribution.set_distribution(None)
+

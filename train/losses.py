@@ -53,8 +53,12 @@ class LabelAccuracy(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         hit = ops.cast(ops.argmax(y_true[:, :NUM_CLASSES], axis=-1) == ops.argmax(y_pred[:, :NUM_CLASSES], axis=-1), "float32")
-        self.correct.assign(self.correct + ops.sum(hit))
-        self.total.assign(self.total + ops.cast(ops.shape(hit)[0], "float32"))
+        if sample_weight is None:
+            counted = ops.ones_like(hit)
+        else:  # a mask, not a weight: class weights must not skew the accuracy; weight 0 marks padding
+            counted = ops.cast(ops.reshape(sample_weight, ops.shape(hit)) > 0, "float32")
+        self.correct.assign(self.correct + ops.sum(hit * counted))
+        self.total.assign(self.total + ops.sum(counted))
 
     def result(self):
         return self.correct / ops.maximum(self.total, 1.0)

@@ -21,9 +21,10 @@ from fer_edge.edge.console import info, warn
 from fer_edge.errors import FerEdgeError
 from fer_edge.keras_files import load_keras_file
 from fer_edge.metrics import classification_report
-from fer_edge.train.augment import build_augmenter, compile_augmenter_on_jax
+from fer_edge.train.augment import (augment_seed_states, build_augmenter, compile_augmenter_on_jax,
+                                    restore_augment_seed_states)
 from fer_edge.train.batches import FerBatches, class_weights, to_model_input
-from fer_edge.train.distribute import distribution_scope
+from fer_edge.train.distribute import distribution_scope, end_distribution, sharded_devices
 from fer_edge.train.losses import DistillationLoss, LabelAccuracy
 from fer_edge.train.models import MODELS
 from fer_edge.train.plots import plot_confusion, plot_history
@@ -85,6 +86,7 @@ class EpochBook(keras.callbacks.Callback):
         else:
             self.state["wait"] += 1
         self.state["epoch"] = epoch + 1
+        self.state["augment_seeds"] = augment_seed_states(self.model)
         self.state["wall_s"] = self.state.get("wall_s_before", 0.0) + (time.time() - self.started)
         save_keras(self.model, self.run.last)
         write_json(self.run.state, self.state)
@@ -145,7 +147,7 @@ def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> No
         loss = DistillationLoss(alpha=cfg.alpha, temperature=cfg.temperature, label_smoothing=cfg.label_smoothing)
     else:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
-    wrapper.compile(optimizer=optimizer, loss=loss, metrics=[LabelAccuracy()])
+    wrapper.compile(optimizer=optimizer, loss=loss, weighted_metrics=[LabelAccuracy()])  # weighted: sees the padding mask
 
 
 def _build_wrapper(cfg: TrainConfig) -> keras.Model:
@@ -223,16 +225,21 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
     if soft is not None:  # the teachers' view of the PublicTest faces too, so val_loss is the training loss
         val_y = np.concatenate([val_y, precomputed_targets(cfg.teacher, x_val)], axis=1)
-    batches = FerBatches(x_train, y_train, cfg.batch_size, size, channels, weights=weights,
-                         seed=cfg.seed, soft_targets=soft, mixup=cfg.mixup)
-    val_data = (to_model_input(x_val, size, channels), val_y)
-
     scope, dist_desc = distribution_scope(cfg.distribute)
+    shards = sharded_devices()
+    if cfg.batch_size % shards:
+        raise FerEdgeError(f"--batch-size {cfg.batch_size} does not split over the {shards} devices; "
+                           f"use a multiple of {shards}")
+    batches = FerBatches(x_train, y_train, cfg.batch_size, size, channels, weights=weights,
+                         seed=cfg.seed, soft_targets=soft, mixup=cfg.mixup, drop_remainder=shards > 1)
+    val_data = _validation_data(to_model_input(x_val, size, channels), val_y, cfg.batch_size if shards > 1 else 0)
+
     with scope:
         if resume:
             wrapper = keras.saving.load_model(run.last)
             compile_augmenter_on_jax(wrapper)
             state = json.loads(run.state.read_text())
+            restore_augment_seed_states(wrapper, state.get("augment_seeds"))
             _regrow(wrapper, run, cfg, saved["epochs"], state, len(batches))
         else:
             wrapper = _build_wrapper(cfg)
@@ -259,8 +266,8 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
              "PublicTest accuracy); nothing to continue (a larger --epochs grows it and restarts the count)")
     else:
         try:
-            wrapper.fit(batches, validation_data=val_data, epochs=cfg.epochs, initial_epoch=state["epoch"],
-                        callbacks=callbacks, verbose=0)
+            wrapper.fit(batches, validation_data=val_data, validation_batch_size=cfg.batch_size, epochs=cfg.epochs,
+                        initial_epoch=state["epoch"], callbacks=callbacks, verbose=0)
         except KeyboardInterrupt:
             # Keep what the interrupted epoch learned; --resume restarts that epoch from these weights.
             # JAX's fit holds the weights outside the model between epoch ends and drops them on an
@@ -272,9 +279,22 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     return finish(run, cfg, state, dist_desc, x_val, y_val)
 
 
+def _validation_data(x: np.ndarray, y: np.ndarray, multiple: int) -> tuple:
+    """(x, y), or with `multiple` > 0 padded to a multiple of it with faces of weight 0 (x, y, w):
+    every validation batch must split evenly over data-parallel devices, and every PublicTest face
+    must still count once (LabelAccuracy counts weight-0 faces out)."""
+    if not multiple or len(x) % multiple == 0:
+        return (x, y) if not multiple else (x, y, np.ones(len(x), np.float32))
+    pad = multiple - len(x) % multiple
+    weights = np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)])
+    return (np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]),
+            np.concatenate([y, np.repeat(y[:1], pad, axis=0)]), weights)
+
+
 def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_val) -> dict:
     if not run.best.is_file():
         raise FerEdgeError(f"{run.root}: no epoch finished, nothing to save")
+    end_distribution()
     best = keras.saving.load_model(run.best, compile=False)
     probs = predict_keras(best, x_val)
     report = classification_report(y_val, probs)
