@@ -28,6 +28,13 @@ class Detection:
     score: float
 
 
+def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter > 0 else 0.0
+
+
 def expected_sha256(model_path: Path) -> str | None:
     """The checksum listed for this file in SHA256SUMS beside it, or None when it is not listed."""
     sums = model_path.parent / CHECKSUM_FILE
@@ -95,6 +102,12 @@ class FaceDetector:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
         else:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)  # always a fresh contiguous array
+        found = self._detect_rgb(rgb)
+        if any(d.box[0] <= 0 or d.box[1] <= 0 for d in found):
+            found = self._redetect_at_left_top(rgb, found)
+        return found
+
+    def _detect_rgb(self, rgb: np.ndarray) -> list[Detection]:
         result = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
         out = []
         for d in result.detections:
@@ -103,6 +116,29 @@ class FaceDetector:
                 continue
             score = float(d.categories[0].score) if d.categories else 0.0
             out.append(Detection((float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height)), score))
+        return out
+
+    def _redetect_at_left_top(self, rgb: np.ndarray, found: list[Detection]) -> list[Detection]:
+        """MediaPipe clamps a box's left and top to 0 but keeps its size, so a face cut by the left or
+        top edge comes back slid into the frame (right and bottom are not clamped). Such a face is
+        detected again on the frame with a black border on those sides, where its box is whole, and
+        moved back; a detection the second pass does not confirm is kept as it was."""
+        at_edge = [d for d in found if d.box[0] <= 0 or d.box[1] <= 0]
+        side = int(max(max(d.box[2], d.box[3]) for d in at_edge)) + 1
+        left = side if any(d.box[0] <= 0 for d in at_edge) else 0
+        top = side if any(d.box[1] <= 0 for d in at_edge) else 0
+        padded = cv2.copyMakeBorder(rgb, top, 0, left, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+        again = []
+        for d in self._detect_rgb(padded):
+            x, y, w, h = d.box
+            again.append(Detection((x - left, y - top, w, h), d.score))
+        out = []
+        for d in found:
+            if d in at_edge:
+                best = max(again, key=lambda a: _iou(a.box, d.box), default=None)
+                if best is not None and _iou(best.box, d.box) >= 0.3:
+                    d = best
+            out.append(d)
         return out
 
     def close(self) -> None:

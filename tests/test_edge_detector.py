@@ -42,6 +42,19 @@ def test_several_faces_on_a_group_photo(detector):
     assert len(found) == 3
 
 
+@pytest.mark.parametrize("cut", ["left", "top", "left and top", "right"])
+def test_a_face_cut_by_the_frame_edge_keeps_its_box_past_the_edge(detector, cut):
+    """MediaPipe clamps left and top to 0 and keeps the size, sliding such a box into the frame."""
+    image = cv2.imread(str(media("face04_surprised.jpg")))
+    (whole,) = detector.detect(image)
+    x0, y0, w0, _ = whole.box  # 165, 93, 182: cut 54 px (30%) of the face off on the left or top
+    dx, dy = {"left": (219, 0), "top": (0, 147), "left and top": (180, 110), "right": (0, 0)}[cut]
+    part = image[dy:, dx:] if cut != "right" else image[:, : int(x0 + 0.7 * w0)]
+    (face,) = detector.detect(part)
+    x, y, w, h = face.box
+    assert abs(x - (x0 - dx)) < 12 and abs(y - (whole.box[1] - dy)) < 12 and abs(w - w0) < 15, face.box
+
+
 def test_grey_and_bgra_frames_are_accepted(detector):
     bgr = cv2.imread(str(media("face02_astronaut_frontal_smile.png")))
     for frame in (cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)):
