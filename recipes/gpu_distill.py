@@ -38,6 +38,7 @@ import shutil
 import signal
 import subprocess
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -207,7 +208,9 @@ def main() -> int:
                          " fine-tuning gets the rest")
     ap.add_argument("--teachers", nargs="+", type=Path, default=None,
                     help="teachers trained before: skip the first phase")
-    ap.add_argument("--runs", type=Path, default=Path("/tmp/fer-runs"))
+    ap.add_argument("--runs", type=Path, default=None,
+                    help="where the runs train [a new folder under /tmp each time: a second call on a machine"
+                         " still warm from the first must not find the first's runs in its way]")
     ap.add_argument("--first-epochs", type=int, default=100, help="the teachers' and students' first guess")
     ap.add_argument("--min-epochs", type=int, default=8)
     ap.add_argument("--max-epochs", type=int, default=400)
@@ -222,6 +225,8 @@ def main() -> int:
         teachers_s = args.teachers_s or (0.45 * args.deadline_s if students_s else args.deadline_s)
     if teachers_s + students_s > args.deadline_s:
         ap.error("--teachers-s plus --students-s exceed --deadline-s")
+    if args.runs is None:
+        args.runs = Path(tempfile.mkdtemp(prefix="fer-runs-"))
     args.runs.mkdir(parents=True, exist_ok=True)
     args.results.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # several processes share one GPU
