@@ -21,4 +21,3 @@ class Terminated(KeyboardInterrupt):
 
         super().__init__(signal.Signals(signum).name)
         self.exit_code = 128 + signum
-

@@ -64,4 +64,3 @@ def restore_augment_seed_states(wrapper: keras.Model, states: list[list[int]] | 
     if states and len(states) == len(generators):
         for g, state in zip(generators, states):
             g.state.assign(keras.ops.convert_to_tensor(state, dtype=g.state.dtype))
-

@@ -48,4 +48,3 @@ def end_distribution() -> None:
     """Back to one device after training (the final evaluation predicts batches of any size)."""
     if keras.backend.backend() == "jax":
         keras.distribution.set_distribution(None)
-
