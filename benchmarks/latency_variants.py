@@ -1,4 +1,5 @@
-"""What extra capacity would cost `ferfast` in int8 latency: wider or deeper variants, random weights.
+"""What extra capacity would cost `ferfast` in int8 latency: wider or deeper variants, random weights
+(and two that move a convolution to a higher resolution at about the same cost).
 
     python benchmarks/latency_variants.py [--rounds 4 --calls 1500 --threads 1]
 
@@ -33,6 +34,9 @@ def variants() -> dict:
         "second_32_at_24px": stages(((16,), (32, 32), (64,), (128, 128))),
         "wider_early_24_48_96": stages(((24,), (48,), (96,), (128, 128))),
         "dense_512": stages(ferfast, head=512),
+        # the same arithmetic moved to a higher resolution: one 128@6 conv traded for a second conv there
+        "moved_to_64x2_at_12px": stages(((16,), (32,), (64, 64), (128,))),
+        "moved_to_32x2_at_24px": stages(((16,), (32, 32), (64,), (128,))),
     }
 
 
