@@ -14,8 +14,9 @@ from fer_edge.metrics import classification_report
 from fer_edge.table import format_table
 
 
-def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads: int = 2) -> np.ndarray:
-    """Probabilities from one model file; .tflite runs on LiteRT without TensorFlow."""
+def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads: int = 2) -> tuple[np.ndarray, float]:
+    """Probabilities from one model file, in FER2013's label order, and the seconds spent predicting
+    (loading excluded); .tflite runs on LiteRT without TensorFlow."""
     p = Path(path)
     if not p.is_file():
         raise FerEdgeError(f"{p}: no such model file")
@@ -25,10 +26,14 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
 
         with quiet_native_stderr():  # LiteRT's delegate INFO line
             clf = FaceClassifier(p, threads=threads)
+        if sorted(clf.labels) != sorted(EMOTIONS):
+            raise FerEdgeError(f"{p}: its metadata labels {clf.labels} are not FER2013's {list(EMOTIONS)}")
+        started = time.perf_counter()
         probs = clf.predict_dataset(images)
         if tta_flip:
             probs = (probs + clf.predict_dataset(images[:, :, ::-1])) / 2
-        return probs
+        seconds = time.perf_counter() - started
+        return probs[:, [clf.labels.index(e) for e in EMOTIONS]], seconds  # the model's column order -> FER2013's
     if p.suffix == ".keras":
         from fer_edge.keras_files import load_keras_file
 
@@ -40,15 +45,17 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
 
         if int(model.outputs[0].shape[-1]) != len(EMOTIONS):
             raise FerEdgeError(f"{p}: model has {model.outputs[0].shape[-1]} outputs, expected {len(EMOTIONS)}")
-        return predict_keras(model, images, tta_flip=tta_flip)
+        started = time.perf_counter()
+        probs = predict_keras(model, images, tta_flip=tta_flip)
+        return probs, time.perf_counter() - started
     raise FerEdgeError(f"{p}: expected a .keras or .tflite model")
 
 
 def evaluate_models(models: list[str], data: str, split: str, tta_flip: bool = False, threads: int = 2) -> dict:
     part = load(data).split(split)
-    started = time.perf_counter()
-    probs = np.mean([predict_file(m, part.images, tta_flip, threads) for m in models], axis=0)
-    elapsed = time.perf_counter() - started
+    predicted = [predict_file(m, part.images, tta_flip, threads) for m in models]
+    probs = np.mean([p for p, _ in predicted], axis=0)
+    elapsed = sum(seconds for _, seconds in predicted)  # the models' predictions, batched; loading left out
     report = classification_report(part.labels, probs)
     name = models[0] if len(models) == 1 else "ensemble(" + ", ".join(models) + ")"
     return {"model": name, "models": list(models), "split": split, "tta": "flip" if tta_flip else "none",

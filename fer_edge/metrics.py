@@ -23,7 +23,9 @@ def classification_report(labels: np.ndarray, probs: np.ndarray) -> dict:
     recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    present = support > 0  # macro-F1 over the classes the split has
+    # macro-F1 over the classes the split has or the model predicts (as scikit-learn's default): a
+    # split without disgust must still count the faces wrongly called disgust
+    present = (support > 0) | (predicted > 0)
     return {
         "n": int(len(labels)),
         "accuracy": float((preds == labels).mean()) if len(labels) else 0.0,

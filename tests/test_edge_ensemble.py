@@ -157,3 +157,19 @@ def test_bench_classify_only_times_each_model_given(edge_models):
     r = invoke("bench", "--classify-only", "--model", a, "--model", b, "--frames", 2, "--threads", 1, "--json")
     assert r.exit_code == 0, r.stderr
     assert sorted(m["model"] for m in json.loads(r.stdout)["models"]) == sorted({str(a), str(b)})
+
+
+def test_evaluate_reads_a_tflite_s_columns_by_its_metadata_labels(tmp_path, edge_models):
+    """`run` names scores from the metadata's labels; `evaluate` must score the same columns."""
+    from fer_edge.evaluation import predict_file
+
+    swapped = ["happy", "disgust", "fear", "angry", "sad", "surprise", "neutral"]  # angry and happy trade places
+    other = with_changed_metadata(tmp_path, edge_models["grey"], labels=swapped)
+    faces = grey_faces(16)[..., 0]
+    plain, _ = predict_file(str(edge_models["grey"]), faces, threads=1)
+    reordered, seconds = predict_file(str(other), faces, threads=1)
+    np.testing.assert_allclose(reordered, plain[:, [3, 1, 2, 0, 4, 5, 6]], atol=1e-6)
+    assert seconds > 0
+    alien = with_changed_metadata(tmp_path, edge_models["grey_b"], labels=[f"c{i}" for i in range(7)])
+    with pytest.raises(FerEdgeError, match="are not FER2013's"):
+        predict_file(str(alien), faces, threads=1)

@@ -524,3 +524,13 @@ def test_photometric_augmentation_lowers_and_raises_contrast_and_brightness():
     brightness = np.asarray(aug.get_layer(index=4)(faces, training=True))[:, 0, 0, 0] - 100.0
     assert brightness.min() < -34 and brightness.max() > 34 and np.abs(brightness).max() <= 38.26
     assert np.array_equal(np.asarray(aug(faces[:4], training=False)), faces[:4])  # inert outside training
+
+
+def test_macro_f1_counts_a_class_the_split_lacks_but_the_model_predicts():
+    from fer_edge.metrics import classification_report
+
+    labels = np.array([0, 0, 3, 3, 5, 5])  # no disgust (1) in this split
+    preds = np.array([0, 1, 3, 3, 3, 5])  # one face called disgust
+    report = classification_report(labels, np.eye(7)[preds])
+    # per class f1: angry 2/3, disgust 0 (predicted, absent), happy 0.8, surprise 2/3; others neither
+    assert report["macro_f1"] == pytest.approx((2 / 3 + 0 + 0.8 + 2 / 3) / 4)
