@@ -65,6 +65,8 @@ class LoopedSource(Source):
             t0 = time.perf_counter()
             self.inner.close()
             self.inner = self._open()
+            if hasattr(self.inner, "warn_skipped"):
+                self.inner.warn_skipped = False  # said on the first pass already
             self.loops += 1
             self.excluded_s += time.perf_counter() - t0
 

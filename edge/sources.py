@@ -222,6 +222,7 @@ class ImageSource(Source):
         self.paths, self.name = paths, name
         self.frame_count = len(paths)
         self.skipped = 0
+        self.warn_skipped = True  # off when the same folder is read again (bench loops it)
         if len(paths) == 1 and read_image(paths[0]) is None:
             raise FerEdgeError(f"{paths[0]}: not a readable image")
 
@@ -231,7 +232,8 @@ class ImageSource(Source):
             if image is None:
                 if len(self.paths) == 1:
                     raise FerEdgeError(f"{path}: not a readable image")
-                warn(f"{path}: not a readable image, skipped")
+                if self.warn_skipped:
+                    warn(f"{path}: not a readable image, skipped")
                 self.skipped += 1
                 continue
             # A name that is not valid UTF-8 (bytes from another system) is carried with those bytes

@@ -319,3 +319,17 @@ def test_startup_run_asks_a_camera_for_the_bench_size():
     cmd = startup_command("0", None, [], 2, 0.5, (640, 480))
     assert cmd[cmd.index("--camera") + 1] == "0" and cmd[cmd.index("--resolution") + 1] == "640x480"
     assert "--resolution" not in startup_command(None, "clip.mp4", [], 2, 0.5, (640, 480))  # a file is letterboxed
+
+
+def test_a_looped_folder_names_an_unreadable_image_once(tmp_path, capsys):
+    shutil.copy(media("face05_angry.jpg"), tmp_path / "a.jpg")
+    (tmp_path / "b.jpg").write_text("not an image")
+    looped = LoopedSource(lambda: open_source(source=str(tmp_path)))
+    frames = []
+    for frame in looped:
+        frames.append(frame)
+        if len(frames) == 4:  # four passes over the folder
+            break
+    looped.close()
+    assert looped.loops == 3
+    assert capsys.readouterr().err.count("not a readable image, skipped") == 1
