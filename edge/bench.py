@@ -182,7 +182,7 @@ def run_bench(opts: BenchOptions) -> dict:
                 finally:
                     source.close()
                 runs.append({"threads": threads, "capture_thread": threaded, "loops": looped.loops, **result})
-                decoded = looped.decoded_size
+                decoded, sizes_vary = looped.decoded_size, looped.sizes_vary
     finally:
         detector.close()
 
@@ -193,7 +193,7 @@ def run_bench(opts: BenchOptions) -> dict:
         "peak_rss_mb": peak_rss_mb(),
         "startup": startup,
         "source": {"name": opts.source if opts.source is not None else f"camera {opts.camera}", "live": live,
-                   "decoded_size": list(decoded) if decoded else None,
+                   "decoded_size": list(decoded) if decoded else None, "sizes_vary": sizes_vary,
                    "size": list(opts.size) if opts.size else (list(decoded) if decoded else None)},
         "model": model_entry(classifier),
         "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence,

@@ -47,7 +47,11 @@ def pipeline_text(report: dict) -> str:
     src, model = report["source"], report["model"]
     size = src["size"]
     where = Path(src["name"]).name if not src["live"] else src["name"]
-    if src["decoded_size"] and size and src["decoded_size"] != size:
+    if src.get("sizes_vary"):
+        first = src["decoded_size"]
+        frames = (f"sizes vary, first {first[0]}x{first[1]}" if size == first
+                  else f"sizes vary, letterboxed to {size[0]}x{size[1]}")
+    elif src["decoded_size"] and size and src["decoded_size"] != size:
         frames = f"{src['decoded_size'][0]}x{src['decoded_size'][1]} letterboxed to {size[0]}x{size[1]}"
     else:
         frames = f"{size[0]}x{size[1]}" if size else "size unknown"

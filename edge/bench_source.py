@@ -48,15 +48,19 @@ class LoopedSource(Source):
         self.frame_count = None
         self.loops = 0  # times the source was reopened
         self.excluded_s = 0.0  # seconds spent reopening, not part of any frame's capture
-        self.decoded_size: tuple[int, int] | None = None  # (width, height) before letterboxing
+        self.decoded_size: tuple[int, int] | None = None  # (width, height) before letterboxing: the first frame's
+        self.sizes_vary = False  # a folder of images of several sizes
 
     def frames(self) -> Iterator[Frame]:
         delivered = 0
         while True:
             got = 0
             for frame in self.inner:
+                decoded = (frame.image.shape[1], frame.image.shape[0])
                 if self.decoded_size is None:
-                    self.decoded_size = (frame.image.shape[1], frame.image.shape[0])
+                    self.decoded_size = decoded
+                elif decoded != self.decoded_size:
+                    self.sizes_vary = True
                 image = letterbox(frame.image, self.size) if self.size else frame.image
                 yield Frame(image, delivered, frame.timestamp, frame.name)
                 delivered, got = delivered + 1, got + 1

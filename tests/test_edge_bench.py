@@ -321,15 +321,16 @@ def test_startup_run_asks_a_camera_for_the_bench_size():
     assert "--resolution" not in startup_command(None, "clip.mp4", [], 2, 0.5, (640, 480))  # a file is letterboxed
 
 
-def test_a_looped_folder_names_an_unreadable_image_once(tmp_path, capsys):
+def test_a_looped_folder_names_an_unreadable_image_once_and_notes_its_sizes_vary(tmp_path, capsys):
     shutil.copy(media("face05_angry.jpg"), tmp_path / "a.jpg")
     (tmp_path / "b.jpg").write_text("not an image")
+    shutil.copy(media("face04_surprised.jpg"), tmp_path / "c.jpg")  # another size
     looped = LoopedSource(lambda: open_source(source=str(tmp_path)))
     frames = []
     for frame in looped:
         frames.append(frame)
-        if len(frames) == 4:  # four passes over the folder
+        if len(frames) == 8:  # four passes over the folder
             break
     looped.close()
-    assert looped.loops == 3
+    assert looped.loops == 3 and looped.sizes_vary  # the report says so rather than the first size alone
     assert capsys.readouterr().err.count("not a readable image, skipped") == 1
