@@ -32,7 +32,10 @@ def quantise(w: np.ndarray, bits: int = 8) -> dict[str, np.ndarray]:
     if w.ndim < 2:
         return {"f": w.astype(np.float32)}
     top = 2 ** (bits - 1) - 1  # fewer levels: fewer bits per weight after xz
-    peak = np.abs(w).reshape(-1, w.shape[-1]).max(axis=0)
+    # one scale per output channel: the last axis, or for a depthwise kernel (h, w, C, 1) its channels
+    channel_axis = w.ndim - 2 if w.ndim == 4 and w.shape[-1] == 1 else w.ndim - 1
+    others = tuple(a for a in range(w.ndim) if a != channel_axis)
+    peak = np.abs(w).max(axis=others, keepdims=True)
     scale = np.where(peak > 0, peak / top, 1.0).astype(np.float32)
     return {"q": np.clip(np.round(w / scale), -top, top).astype(np.int8), "s": scale}
 
@@ -43,10 +46,13 @@ def dequantise(parts: dict[str, np.ndarray]) -> np.ndarray:
 
 def pack(models: list[Path], out: Path, bits: int = 8) -> None:
     arrays: dict[str, np.ndarray] = {}
-    names = []
+    names = [p.stem for p in models]
+    if len(set(names)) < len(names):  # run folders all hold best.keras: name them by their folders
+        names = [f"{p.parent.name}_{p.stem}" for p in models]
+    if len(set(names)) < len(names):
+        raise FerEdgeError(f"teachers would unpack to the same name: {', '.join(map(str, models))}")
     for m, path in enumerate(models):
         model = load_keras_file(path, "teacher model")
-        names.append(path.stem)
         arrays[f"m{m}_json"] = np.frombuffer(model.to_json().encode(), np.uint8)
         for i, w in enumerate(model.get_weights()):
             for kind, a in quantise(w, bits).items():

@@ -334,3 +334,28 @@ def test_image_folder_skips_macos_metadata_and_scales_16_bit_pngs(fer_folder, tm
     assert len(train) == 71 and train.images.dtype == np.uint8
     assert any((img == 200).all() for img in train.images)
     assert len(read_source(tmp_path).split("Training")) == 71  # the layout one folder down, as unpacked archives put it
+
+
+def test_cache_is_not_served_for_a_file_replaced_with_its_times_restored(tmp_path, monkeypatch):
+    """`cp -p`, `rsync -t` or `tar x` give a replaced file its old size and modification time."""
+    import os
+    import shutil
+
+    from fer_edge.data.cache import cache_dir
+
+    monkeypatch.setenv("FER_EDGE_CACHE_DIR", str(tmp_path / "cache"))
+    rows = make_rows({"Training": 14, "PublicTest": 7}, seed=1)
+    a = write_csv(tmp_path / "a.csv", rows)
+    b = write_csv(tmp_path / "b.csv", rows[::-1])  # the same rows in another order: the same size
+    assert a.stat().st_size == b.stat().st_size
+    first = load(a)
+    times = (a.stat().st_atime_ns, a.stat().st_mtime_ns)
+    shutil.copyfile(b, tmp_path / "new.csv")
+    os.replace(tmp_path / "new.csv", a)  # another file under the same name...
+    os.utime(a, ns=times)  # ...with the same size and modification time
+    replaced = load(a)
+    np.testing.assert_array_equal(replaced.split("Training").images, read_source(b).split("Training").images)
+    assert not np.array_equal(replaced.split("Training").images, first.split("Training").images)
+    for cached in cache_dir().glob("*.npz"):
+        cached.write_bytes(b"")  # a damaged cache (a full disk, a crash) is parsed again, not an error
+    np.testing.assert_array_equal(load(a).split("Training").images, replaced.split("Training").images)

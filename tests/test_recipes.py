@@ -66,3 +66,18 @@ def test_pack_and_unpack_refuse_bad_files_in_one_line(tmp_path):
         assert res.returncode == 1
         assert res.stderr.strip().startswith("error: ") and "Traceback" not in res.stderr
     assert not (tmp_path / "t.npz.xz").exists()
+
+
+def test_teachers_of_the_same_file_name_keep_apart_and_depthwise_kernels_scale_per_channel(tmp_path):
+    pack = _load_recipe()
+    for run in ("r1", "r2"):  # run folders both hold best.keras
+        (tmp_path / run).mkdir()
+        build_fervgg(width=8).save(tmp_path / run / "best.keras")
+    packed = tmp_path / "two.npz.xz"
+    pack.pack([tmp_path / "r1" / "best.keras", tmp_path / "r2" / "best.keras"], packed)
+    assert [p.name for p in pack.unpack(packed, tmp_path / "out")] == ["r1_best.keras", "r2_best.keras"]
+    depthwise = np.random.default_rng(0).normal(0, 1, (3, 3, 4, 1)).astype(np.float32)
+    depthwise[:, :, 0] *= 100  # one loud channel must not flatten the others
+    again = pack.dequantise(pack.quantise(depthwise))
+    step = np.abs(depthwise).max(axis=(0, 1, 3), keepdims=True) / 127
+    assert np.all(np.abs(again - depthwise) <= step / 2 + 1e-6)
