@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 from fer_edge.train.card import render
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _run(root, name, config, accuracy):
@@ -49,3 +53,24 @@ def test_a_shipped_variant_is_titled_by_its_name_and_its_builder(tmp_path):
     assert render([run], None, ["cmd"], None, "test CPU").startswith("# Model card: `ferfast`\n")
     card = render([run], None, ["cmd"], None, "test CPU", name="ferfast112")
     assert card.startswith("# Model card: `ferfast112` (`ferfast --width 112`)\n")
+
+
+def test_a_card_refuses_a_report_of_another_model_and_renders_one_without_latency(tmp_path):
+    import pytest
+
+    from fer_edge.train.card import main
+
+    run = _run(tmp_path, "r", {}, 0.66)
+    report = json.loads((REPO / "models" / "ferfast_int8.convert.json").read_text())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**report, "model": "baseline"}))
+    with pytest.raises(SystemExit, match="the conversion report is of 'baseline', the last run of 'ferfast'"):
+        main([str(run), "--convert", str(other), "--train-command", "cmd", "-o", str(tmp_path / "c.md")])
+    with pytest.raises(SystemExit, match="1 runs but 2 --train-command"):
+        main([str(run), "--train-command", "a", "--train-command", "b", "-o", str(tmp_path / "c.md")])
+    quick = tmp_path / "quick.json"  # `convert --latency-runs 0`, measured on PrivateTest
+    quick.write_text(json.dumps({**report, "latency_ms": None, "eval": {"split": "PrivateTest", "faces": 3589}}))
+    main([str(run), "--convert", str(quick), "--train-command", "cmd", "-o", str(tmp_path / "c.md")])
+    card = (tmp_path / "c.md").read_text()
+    assert "| PrivateTest accuracy | 66.90% | 66.76% |" in card and "latency per face" not in card
+    assert not (tmp_path / "c.md.tmp").exists()

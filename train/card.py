@@ -87,8 +87,9 @@ def render(runs: list[Path], convert: dict | None, train_cmds: list[str], conver
     for cls, c in metrics["per_class"].items():
         lines.append(f"| {cls} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
     if convert:
-        lat = convert["latency_ms"]
+        lat = convert.get("latency_ms")  # None after `convert --latency-runs 0`
         q = convert["quantization"]
+        split = (convert.get("eval") or {}).get("split", "PublicTest")
         lines += [
             "",
             "## Conversion (float32 vs int8 TFLite)",
@@ -96,20 +97,37 @@ def render(runs: list[Path], convert: dict | None, train_cmds: list[str], conver
             "| | float32 | int8 |",
             "|---|---|---|",
             f"| size | {convert['size_bytes']['float32']:,} B | {convert['size_bytes']['int8']:,} B (1/{convert['size_ratio']:.2f}) |",
-            f"| PublicTest accuracy | {_pct(convert['float_accuracy'])} | {_pct(convert['int8_accuracy'])} |",
-            f"| latency per face, 1 thread | {lat['float32']['threads_1']:.3f} ms | {lat['int8']['threads_1']:.3f} ms |",
-            f"| latency per face, 2 threads | {lat['float32']['threads_2']:.3f} ms | {lat['int8']['threads_2']:.3f} ms |",
+            f"| {split} accuracy | {_pct(convert['float_accuracy'])} | {_pct(convert['int8_accuracy'])} |",
+            *([f"| latency per face, {t} thread{'s' if t > 1 else ''} | {lat['float32'][f'threads_{t}']:.3f} ms | "
+               f"{lat['int8'][f'threads_{t}']:.3f} ms |" for t in (1, 2)] if lat else []),
             "",
             f"Top-1 agreement float vs int8: {_pct(convert['agreement'])}. Calibration: "
             f"{q['calibration']['samples']} stratified Training faces (seed {q['calibration']['seed']}); "
-            f"weights {q['weights']}; int8 input scale {q['input']['scale']}, zero point {q['input']['zero_point']}. "
-            f"Latency: {convert['latency']['statistic']} over {convert['latency']['runs']} runs through "
-            f"{convert['latency']['runtime']} on {convert['latency']['host']}, measured while the machine was "
-            "busy with other work, so treat it as an upper bound (`fer-edge bench --classify-only` measures it alone).",
+            f"weights {q['weights']}; int8 input scale {q['input']['scale']}, zero point {q['input']['zero_point']}. " +
+            (f"Latency: {convert['latency']['statistic']} over {convert['latency']['runs']} runs through "
+             f"{convert['latency']['runtime']} on {convert['latency']['host']}, measured while the machine was "
+             "busy with other work, so treat it as an upper bound (`fer-edge bench --classify-only` measures it alone)."
+             if lat else "Latency: not measured (`fer-edge bench --classify-only` measures it)."),
         ]
         if convert_cmd:
             lines += ["", "Reproduce:", "", f"    {convert_cmd}"]
     return "\n".join(lines) + "\n"
+
+
+def _check_inputs(runs: list[Path], convert: dict | None, train_cmds: list[str], name: str | None) -> None:
+    """A card must describe one model: every stage a finished run, one command per stage, and the
+    conversion report of that model at int8 (what the card's conversion table shows)."""
+    for run in runs:
+        if not (run / "config.json").is_file() or not (run / "metrics.json").is_file():
+            raise SystemExit(f"error: {run}: not a finished training run (config.json and metrics.json)")
+    if len(train_cmds) != len(runs):
+        raise SystemExit(f"error: {len(runs)} runs but {len(train_cmds)} --train-command; give one per stage")
+    if convert:
+        model = json.loads((runs[-1] / "config.json").read_text())["model"]
+        if convert.get("model") not in {model, name}:
+            raise SystemExit(f"error: the conversion report is of {convert.get('model')!r}, the last run of {model!r}")
+        if convert.get("mode") != "int8":
+            raise SystemExit(f"error: the conversion report is of {convert.get('mode')}; the card compares float32 with int8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     hardware = args.hardware or f"{cpu_model()}, {os.cpu_count()} cores, no GPU"
     convert = json.loads(args.convert.read_text()) if args.convert else None
+    _check_inputs(args.runs, convert, args.train_command, args.name)
     write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware, args.name))
     print(f"wrote {args.output}")
 
