@@ -33,12 +33,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from fer_edge.atomic import require_output_folder, write_json
 from fer_edge.edge.bench_source import letterbox, parse_size
 from fer_edge.edge.bench_stats import latency_ms, machine
 from fer_edge.errors import FerEdgeError
@@ -74,21 +76,41 @@ def run_worker(cmd: list[str], env: dict | None = None, timeout: float = 1800) -
     first frame."""
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
-                                env=env)
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True,
+                                    env=env)
+        except OSError as exc:
+            raise FerEdgeError(f"{cmd[0]}: cannot run it ({exc.strerror})") from None
+        # Reading stdout blocks until the worker writes or exits: a hung worker is killed by a timer.
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
+            proc.kill()
+
+        watchdog = threading.Timer(timeout, kill)
+        watchdog.start()
         first_at = None
         lines = []
-        for line in proc.stdout:
-            if line.strip() == "first" and first_at is None:
-                first_at = time.perf_counter() - t0
-            elif line.strip():
-                lines.append(line)
-        code = proc.wait(timeout)
+        try:
+            for line in proc.stdout:
+                if line.strip() == "first" and first_at is None:
+                    first_at = time.perf_counter() - t0
+                elif line.strip():
+                    lines.append(line)
+            code = proc.wait()
+        finally:
+            watchdog.cancel()
+        if expired.is_set():
+            raise FerEdgeError(f"{Path(cmd[1]).name} did not finish within {timeout:.0f} s")
         if code != 0 or not lines:
             err.seek(0)
             tail = [ln for ln in err.read().splitlines() if ln.strip()][-5:]
             raise FerEdgeError(f"{Path(cmd[1]).name} failed (exit {code}):\n  " + "\n  ".join(tail))
-    result = json.loads(lines[-1])
+    try:
+        result = json.loads(lines[-1])
+    except ValueError:
+        raise FerEdgeError(f"{Path(cmd[1]).name} printed no JSON result: {lines[-1].strip()[:200]!r}") from None
     if first_at is not None:
         result["startup_s"] = round(first_at, 3)
     return result
@@ -165,7 +187,12 @@ def accuracy(args, peer: str, model: str) -> dict:
         faces, scores = Path(tmp) / "faces.npy", Path(tmp) / "scores.npy"
         np.save(faces, part.images)
         info = run_worker([peer, str(HERE / "fer_peer_worker.py"), "accuracy", str(faces), str(scores)], peer_env())
-        probs = np.load(scores)
+        try:
+            probs = np.load(scores)
+        except (OSError, ValueError) as exc:
+            raise FerEdgeError(f"fer_peer_worker.py wrote no readable scores ({exc})") from None
+    if probs.shape != (len(part), 7):
+        raise FerEdgeError(f"fer_peer_worker.py gave scores of shape {probs.shape}, expected ({len(part)}, 7)")
     theirs = classification_report(part.labels, probs)
     return {"split": args.split, "n": len(part),
             "fer-edge": {"model": model, "accuracy": ours["accuracy"], "macro_f1": ours["macro_f1"],
@@ -224,8 +251,14 @@ def main() -> None:
     try:
         if not args.video and not args.accuracy:
             raise FerEdgeError("give a video, --accuracy DATA, or both")
-        if args.frames < 1 or args.warmup < 1:
-            raise FerEdgeError("--frames and --warmup must be at least 1")
+        if args.frames < 1 or args.warmup < 1 or args.threads < 1:
+            raise FerEdgeError("--frames, --warmup and --threads must be at least 1")
+        if args.json:  # before minutes of measuring, not after
+            require_output_folder(args.json, "--json")
+        if args.accuracy:
+            from fer_edge.data.cache import load
+
+            load(args.accuracy).split(args.split)  # a bad file or split says so now (and is cached for later)
         from fer_edge.paths import default_model
 
         model = args.model or str(default_model())
@@ -257,9 +290,7 @@ def main() -> None:
         report["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
         print(f"load average at end: {' '.join(map(str, report['load_average_end']))}")
         if args.json:
-            tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
-            tmp.write_text(json.dumps(report, indent=2) + "\n")
-            os.replace(tmp, args.json)
+            write_json(args.json, report)
     except FerEdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

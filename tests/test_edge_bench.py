@@ -334,3 +334,21 @@ def test_a_looped_folder_names_an_unreadable_image_once_and_notes_its_sizes_vary
     looped.close()
     assert looped.loops == 3 and looped.sizes_vary  # the report says so rather than the first size alone
     assert capsys.readouterr().err.count("not a readable image, skipped") == 1
+
+
+def test_compare_script_turns_a_bad_or_hung_worker_into_one_error(tmp_path):
+    sys.path.insert(0, str(COMPARE.parent))
+    try:
+        import compare_fer
+    finally:
+        sys.path.remove(str(COMPARE.parent))
+    talker = tmp_path / "talker.py"
+    talker.write_text("print('not json')\n")
+    with pytest.raises(FerEdgeError, match="talker.py printed no JSON result: 'not json'"):
+        compare_fer.run_worker([sys.executable, str(talker)])
+    sleeper = tmp_path / "sleeper.py"
+    sleeper.write_text("import time\ntime.sleep(60)\n")
+    with pytest.raises(FerEdgeError, match="sleeper.py did not finish within 1 s"):
+        compare_fer.run_worker([sys.executable, str(sleeper)], timeout=1)
+    with pytest.raises(FerEdgeError, match="cannot run it"):
+        compare_fer.run_worker([str(talker), "x"])  # not executable
