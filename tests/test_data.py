@@ -356,6 +356,7 @@ def test_cache_is_not_served_for_a_file_replaced_with_its_times_restored(tmp_pat
     replaced = load(a)
     np.testing.assert_array_equal(replaced.split("Training").images, read_source(b).split("Training").images)
     assert not np.array_equal(replaced.split("Training").images, first.split("Training").images)
+    assert len(list(cache_dir().glob("*.npz"))) == 1  # the replaced file's cache was removed with its parse
     for cached in cache_dir().glob("*.npz"):
         cached.write_bytes(b"")  # a damaged cache (a full disk, a crash) is parsed again, not an error
     np.testing.assert_array_equal(load(a).split("Training").images, replaced.split("Training").images)

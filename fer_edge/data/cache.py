@@ -37,14 +37,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FER_EDGE_CACHE_DIR", Path.home() / ".cache" / "fer-edge"))
 
 
-def _cache_key(path: Path) -> str:
-    """The source's path, size, modification and change times and inode, and the readers' version:
-    a file replaced by another of the same size with its time restored (`cp -p`, `rsync -t`, `tar x`)
-    still gets a new inode or change time, which no tool can set back."""
+def _cache_name(path: Path) -> tuple[str, str]:
+    """(the cache file's name, the prefix every cache of this source path shares). The name holds the
+    source's size, modification and change times and inode, and the readers' version: a file replaced
+    by another of the same size with its time restored (`cp -p`, `rsync -t`, `tar x`) still gets a
+    new inode or change time, which no tool can set back."""
     st = path.stat()
-    ident = (f"{CACHE_FORMAT}|{READER_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|"
-             f"{st.st_ino}")
-    return hashlib.sha256(ident.encode()).hexdigest()[:20]
+    source = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    state = f"{CACHE_FORMAT}|{READER_VERSION}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}"
+    prefix = f"fer2013-{source}-"
+    return f"{prefix}{hashlib.sha256(state.encode()).hexdigest()[:12]}.npz", prefix
 
 
 def cache_output(output: str | os.PathLike, folder_default: str = "fer2013.npz") -> Path:
@@ -113,7 +115,8 @@ def load(path: str | os.PathLike, use_cache: bool = True, progress: bool = False
         raise FerEdgeError(f"{p}: no such file or folder")
     if not use_cache or p.is_dir():  # a folder has no single mtime to key on
         return read_source(p, progress)
-    cached = cache_dir() / f"fer2013-{_cache_key(p)}.npz"
+    name, prefix = _cache_name(p)
+    cached = cache_dir() / name
     if cached.is_file():
         try:
             return load_npz(cached)
@@ -123,6 +126,9 @@ def load(path: str | os.PathLike, use_cache: bool = True, progress: bool = False
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_npz(dataset, cached)
+        for old in cached.parent.glob(f"{prefix}*.npz"):  # this source's earlier states: ~75 MB each
+            if old != cached:
+                old.unlink(missing_ok=True)
     except (OSError, FerEdgeError):
         pass  # a read-only home must not stop a load
     return dataset
