@@ -82,6 +82,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     with quiet_native_stderr():
         classifier = load_classifier([Path(m) for m in models] or [default_model()], threads)
     frames = open_source(camera, source, size)
+    single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
     detector = outputs = window = None
     try:
         if capture_thread if capture_thread is not None else frames.live:
@@ -91,7 +92,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
         window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
                           video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
-                          single_image=isinstance(frames, ImageSource) and frames.frame_count == 1)
+                          single_image=single_image)
         run_loop(frames, pipeline, outputs, window, max_frames)
     except BaseException:
         if outputs is not None:

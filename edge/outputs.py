@@ -187,7 +187,8 @@ class VideoOutput:
             cap = cv2.VideoCapture(str(self.target.tmp), cv2.CAP_FFMPEG)
             frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
             cap.release()
-        if frames != self.written:
+        # Fewer is the failure; one more is a frame written just before a signal stopped the count.
+        if frames < self.written:
             raise FerEdgeError(f"--output-video {self.name}: {frames} of {self.written} frames were written "
                                "(disk full?); no video kept")
 
@@ -197,10 +198,16 @@ class PictureOutput:
 
     def __init__(self, target: str):
         path = require_output_folder(target, "--output-video")
+        from cv2.utils import logging as cv_log
+
+        level = cv_log.getLogLevel()
+        cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)  # its own [ERROR] lines: our one line says it
         try:  # OpenCV refuses some formats for a colour picture (.pgm, .pbm): say so before the run
-            encodable = cv2.imencode(path.suffix, np.zeros((2, 2, 3), np.uint8))[0]
+            encodable = cv2.imencode(path.suffix, np.zeros((64, 64, 3), np.uint8))[0]  # .jp2 needs >= ~32 px
         except cv2.error:
             encodable = False
+        finally:
+            cv_log.setLogLevel(level)
         if not encodable:
             raise FerEdgeError(f"--output-video {target}: OpenCV cannot write a colour {path.suffix} picture; "
                                "use .jpg or .png")

@@ -134,6 +134,8 @@ def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | N
             summary.outputs = [n for n in names if n != "stdout" and n not in outputs.failed]
         info(summary.text())
         if close_error is not None:
-            raise close_error
+            if sys.exc_info()[1] is None:
+                raise close_error
+            info(f"error: {close_error}")  # said, while what ended the run (Ctrl-C, a signal) keeps its exit
     return summary
 

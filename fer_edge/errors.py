@@ -20,4 +20,7 @@ class Terminated(KeyboardInterrupt):
         import signal
 
         super().__init__(signal.Signals(signum).name)
-        self.exit_code = 128 + signum
+        self.signum, self.exit_code = signum, 128 + signum
+
+    def __reduce__(self):  # rebuilt from the number, not the name (pickle, copy)
+        return type(self), (self.signum,)

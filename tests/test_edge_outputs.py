@@ -151,9 +151,19 @@ def test_video_whose_frames_were_lost_is_an_error_and_not_kept_while_the_rest_ar
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]  # no video, no temp file; the JSONL kept
 
 
+def test_a_frame_written_just_before_a_signal_stopped_the_count_does_not_fail_the_video(tmp_path):
+    v = VideoOutput(str(tmp_path / "v.mp4"), 30.0, realtime=False)
+    for i in range(3):
+        v.write(frame(i).image, i / 30)
+    v.writer.write(frame(3).image)  # written, not yet counted: Ctrl-C or SIGTERM arrived in between
+    v.close(commit=True)
+    assert count_frames(tmp_path / "v.mp4")[0] == 4
+
+
 def test_picture_formats_opencv_cannot_write_in_colour_are_refused_up_front(tmp_path):
     with pytest.raises(FerEdgeError, match=r"cannot write a colour .pgm picture; use .jpg or .png"):
         Outputs(LABELS, video=str(tmp_path / "p.pgm"), single_image=True)
+    Outputs(LABELS, video=str(tmp_path / "p.jp2"), single_image=True).close(commit=False)  # JPEG 2000 can
     out = Outputs(LABELS, video=str(tmp_path / "p.png"), single_image=True)
     out.write(frame(0), result(), np.full((48, 64, 3), 9, np.uint8))
     out.close(commit=True)

@@ -90,9 +90,11 @@ def test_video_gives_annotated_video_of_same_length_and_jsonl(tmp_path, edge_mod
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.mp4"]
 
 
-def test_single_image_to_an_annotated_picture(tmp_path, edge_model):
+@pytest.mark.parametrize("reader", ["--no-capture-thread", "--capture-thread"])
+def test_single_image_to_an_annotated_picture(tmp_path, edge_model, reader):
     out = tmp_path / "annotated.jpg"
-    r = invoke("--source", media("face04_surprised.jpg"), "--headless", "--output-video", out, "--model", edge_model)
+    r = invoke("--source", media("face04_surprised.jpg"), "--headless", "--output-video", out, "--model", edge_model,
+               reader)
     assert r.exit_code == 0, r.stderr
     picture = cv2.imread(str(out))
     assert picture.shape == (333, 500, 3)
@@ -357,6 +359,15 @@ def test_sigterm_and_sighup_end_a_run_like_ctrl_c_with_outputs_kept(tmp_path, ed
     recs = records(out.read_text())
     assert recs and recs[-1]["frame"] < 471  # whole lines of the frames done before the signal, not the whole clip
     assert [p.name for p in tmp_path.iterdir()] == ["o.jsonl"]  # renamed into place, no temp file left
+
+
+def test_terminated_survives_pickling_with_its_exit_status():
+    import pickle
+
+    from fer_edge.errors import Terminated
+
+    again = pickle.loads(pickle.dumps(Terminated(15)))
+    assert isinstance(again, KeyboardInterrupt) and again.exit_code == 143 and str(again) == "SIGTERM"
 
 
 def test_an_undecodable_video_is_one_line_on_the_real_stderr(tmp_path, edge_model):

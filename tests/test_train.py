@@ -130,6 +130,8 @@ def test_resume_reads_data_from_where_it_is_now_and_names_the_options_it_ignores
     assert state["epoch"] == 3
     # The schedule was rebuilt over 3 epochs: the 1-epoch one ends at its 1% floor (2e-5) after epoch 1.
     assert state["history"]["lr"][1] > 10 * 2e-5
+    res = run_cli("train", "--model", "ferlite", "--data", moved, "--out", out, "--resume", "--quiet", "--epochs", "2")
+    assert res.exit_code == 1 and "has run 3 epochs already; --epochs must be at least that" in res.output
     res = run_cli("train", "--model", "ferlite", "--data", moved, "--out", out, "--resume", "--quiet")
     assert res.exit_code == 0, res.output  # no --epochs: the run's own 3, not the option's default
     assert "has its 3 epochs; nothing to continue" in res.output
@@ -509,6 +511,12 @@ def test_distribute_on_jax_over_two_devices_with_uneven_splits(tmp_path):
     history = np.genfromtxt(tmp_path / "run" / "history.csv", delimiter=",", names=True)
     correct = float(history["val_accuracy"]) * 35  # over the 35 faces, not the 48 of the padded batches
     assert abs(correct - round(correct)) < 1e-3 and float(history["val_accuracy"]) == pytest.approx(metrics["accuracy"])
+    # and the loss is their mean too: the model's cross-entropy on the 35 PublicTest faces
+    val = load(data).split("PublicTest")
+    probs = keras.saving.load_model(tmp_path / "run" / "ferlite.keras").predict(val.images[..., None].astype("float32"),
+                                                                               verbose=0)
+    want = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(keras.utils.to_categorical(val.labels, 7), probs)
+    assert float(history["val_loss"]) == pytest.approx(float(want), rel=2e-3)
 
 
 def test_photometric_augmentation_lowers_and_raises_contrast_and_brightness():

@@ -67,13 +67,16 @@ class TrainConfig:
 class EpochBook(keras.callbacks.Callback):
     """After every epoch: history, last checkpoint, best model, curves, early stopping."""
 
-    def __init__(self, run: RunDir, core_name: str, state: dict, patience: int, started: float):
+    def __init__(self, run: RunDir, core_name: str, state: dict, patience: int, started: float,
+                 val_loss_scale: float = 1.0):
         super().__init__()
         self.run, self.core_name, self.state, self.patience = run, core_name, state, patience
-        self.started = started
+        self.started, self.val_loss_scale = started, val_loss_scale
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
+        if "val_loss" in logs:  # the mean over the PublicTest faces, not over them and their padding
+            logs["val_loss"] = float(logs["val_loss"]) * self.val_loss_scale
         hist = self.state["history"]
         lr = self.model.optimizer.learning_rate
         logs["lr"] = float(np.asarray(lr.numpy() if hasattr(lr, "numpy") else lr))
@@ -230,15 +233,21 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     if cfg.batch_size % shards:
         raise FerEdgeError(f"--batch-size {cfg.batch_size} does not split over the {shards} devices; "
                            f"use a multiple of {shards}")
+    if shards > 1 and len(x_train) < cfg.batch_size:  # its one batch would be partial
+        raise FerEdgeError(f"{len(x_train)} Training faces fill no batch of {cfg.batch_size} over {shards} devices; "
+                           "use a smaller --batch-size")
     batches = FerBatches(x_train, y_train, cfg.batch_size, size, channels, weights=weights,
                          seed=cfg.seed, soft_targets=soft, mixup=cfg.mixup, drop_remainder=shards > 1)
     val_data = _validation_data(to_model_input(x_val, size, channels), val_y, cfg.batch_size if shards > 1 else 0)
+    val_loss_scale = len(val_data[0]) / len(x_val)  # the padding faces count 0 in the loss but 1 in its mean
 
     with scope:
         if resume:
             wrapper = keras.saving.load_model(run.last)
             compile_augmenter_on_jax(wrapper)
             state = json.loads(run.state.read_text())
+            if cfg.epochs < state["epoch"]:
+                raise FerEdgeError(f"{run.root} has run {state['epoch']} epochs already; --epochs must be at least that")
             restore_augment_seed_states(wrapper, state.get("augment_seeds"))
             _regrow(wrapper, run, cfg, saved["epochs"], state, len(batches))
         else:
@@ -254,7 +263,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     state["wall_s_before"] = state.get("wall_s", 0.0)
     batches.set_epoch(state["epoch"])  # a resumed run continues the same shuffling sequence
     started = time.time()
-    callbacks = [EpochBook(run, core_name, state, cfg.patience, started)]
+    callbacks = [EpochBook(run, core_name, state, cfg.patience, started, val_loss_scale)]
     if progress:
         from tqdm.keras import TqdmCallback
 

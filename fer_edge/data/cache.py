@@ -126,8 +126,9 @@ def load(path: str | os.PathLike, use_cache: bool = True, progress: bool = False
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         save_npz(dataset, cached)
-        for old in cached.parent.glob(f"{prefix}*.npz"):  # this source's earlier states: ~75 MB each
-            if old != cached:
+        for old in cached.parent.glob("fer2013-*.npz"):  # this source's earlier states: ~75 MB each
+            legacy = len(old.stem) == len("fer2013-") + 20  # named before 2026-11-26; never read again
+            if old != cached and (old.name.startswith(prefix) or legacy):
                 old.unlink(missing_ok=True)
     except (OSError, FerEdgeError):
         pass  # a read-only home must not stop a load
