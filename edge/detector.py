@@ -16,6 +16,7 @@ import numpy as np
 
 from fer_edge.edge.console import quiet_native_stderr
 from fer_edge.edge.mediapipe_import import import_face_detection
+from fer_edge.edge.tracker import iou_matrix
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
 
@@ -26,13 +27,6 @@ CHECKSUM_FILE = "SHA256SUMS"
 class Detection:
     box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
     score: float
-
-
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter > 0 else 0.0
 
 
 def expected_sha256(model_path: Path) -> str | None:
@@ -132,12 +126,13 @@ class FaceDetector:
         for d in self._detect_rgb(padded):
             x, y, w, h = d.box
             again.append(Detection((x - left, y - top, w, h), d.score))
+        if not again:
+            return found
+        ious = iou_matrix([d.box for d in found], [a.box for a in again])
         out = []
-        for d in found:
-            if d in at_edge:
-                best = max(again, key=lambda a: _iou(a.box, d.box), default=None)
-                if best is not None and _iou(best.box, d.box) >= 0.3:
-                    d = best
+        for d, row in zip(found, ious):
+            if d in at_edge and row.max() >= 0.3:
+                d = again[int(row.argmax())]
             out.append(d)
         return out
 
