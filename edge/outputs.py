@@ -17,9 +17,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.edge.console import native_stderr_held
 from fer_edge.edge.pipeline import FrameResult
-from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame
+from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame, quiet_opencv
 from fer_edge.atomic import AtomicTarget, require_output_folder
 from fer_edge.errors import FerEdgeError
 
@@ -183,7 +182,7 @@ class VideoOutput:
         only a warning): the finished file must open and hold every frame written."""
         if self.target.in_place:
             return  # a pipe or device cannot be read back
-        with native_stderr_held():  # FFmpeg's own complaint ("moov atom not found"): the error says it
+        with quiet_opencv():  # FFmpeg's own complaint ("moov atom not found"): the error says it
             cap = cv2.VideoCapture(str(self.target.tmp), cv2.CAP_FFMPEG)
             frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
             cap.release()
@@ -198,16 +197,11 @@ class PictureOutput:
 
     def __init__(self, target: str):
         path = require_output_folder(target, "--output-video")
-        from cv2.utils import logging as cv_log
-
-        level = cv_log.getLogLevel()
-        cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)  # its own [ERROR] lines: our one line says it
-        try:  # OpenCV refuses some formats for a colour picture (.pgm, .pbm): say so before the run
-            encodable = cv2.imencode(path.suffix, np.zeros((64, 64, 3), np.uint8))[0]  # .jp2 needs >= ~32 px
-        except cv2.error:
-            encodable = False
-        finally:
-            cv_log.setLogLevel(level)
+        with quiet_opencv():  # its own [ERROR] lines: our one line says it
+            try:  # OpenCV refuses some formats for a colour picture (.pgm, .pbm): say so before the run
+                encodable = cv2.imencode(path.suffix, np.zeros((64, 64, 3), np.uint8))[0]  # .jp2 needs >= ~32 px
+            except cv2.error:
+                encodable = False
         if not encodable:
             raise FerEdgeError(f"--output-video {target}: OpenCV cannot write a colour {path.suffix} picture; "
                                "use .jpg or .png")

@@ -56,10 +56,10 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
 
 
 @contextmanager
-def _quiet_opencv():
+def quiet_opencv():
     """Silence OpenCV's multi-line backend warnings, and what FFmpeg prints straight to fd 2
-    ("moov atom not found", "[tcp @ ...] Connection refused"), while opening: a failure gets our
-    own one-line error."""
+    ("moov atom not found", "[tcp @ ...] Connection refused"), while opening or probing: a failure
+    gets our own one-line error."""
     from cv2.utils import logging as cv_log
 
     level = cv_log.getLogLevel()
@@ -103,7 +103,7 @@ class CaptureSource(Source):
                  max_failures: int = 3):
         """live=None: decide after opening (a URL with a known frame count is a file, not a stream)."""
         self.name, self.max_failures = name, max_failures
-        with _quiet_opencv():
+        with quiet_opencv():
             self.cap = cv2.VideoCapture(target)
         if not self.cap.isOpened():
             self.cap.release()
