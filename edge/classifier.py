@@ -36,13 +36,18 @@ def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
     return (y.astype(np.float32) - zero_point) * scale
 
 
+def require_model_file(model_path: str | os.PathLike) -> Path:
+    path = Path(model_path)
+    if not path.is_file():
+        raise FerEdgeError(f"{path}: {'a folder, not a model file' if path.is_dir() else 'no such model file'}")
+    return path
+
+
 class FaceClassifier:
     """Batched classification of face crops: `predict(uint8 (N, S, S, C)) -> (N, classes) probabilities`."""
 
     def __init__(self, model_path: str | os.PathLike, threads: int = 2, info: ModelInfo | None = None):
-        path = Path(model_path)
-        if not path.is_file():
-            raise FerEdgeError(f"{path}: {'a folder, not a model file' if path.is_dir() else 'no such model file'}")
+        path = require_model_file(model_path)
         self.path = path
         self.info = info or read_info(path)
         from ai_edge_litert.interpreter import Interpreter

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.edge.classifier import FaceClassifier, require_model_file
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import ModelInfo, read_info
 
@@ -67,8 +67,7 @@ def load_classifier(model_paths: Sequence[str | os.PathLike], threads: int = 2) 
         return FaceClassifier(paths[0], threads)
     # Metadata first, so a mismatch is reported before any interpreter starts (and logs).
     for path in paths:
-        if not path.is_file():
-            raise FerEdgeError(f"{path}: {'a folder, not a model file' if path.is_dir() else 'no such model file'}")
+        require_model_file(path)
     infos = [read_info(path) for path in paths]
     check_agreement(list(zip(paths, infos)))
     return EnsembleClassifier([FaceClassifier(path, threads, info) for path, info in zip(paths, infos)])
