@@ -7,6 +7,7 @@ import json
 import click
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.options import given_on_command_line
 
 
 @click.command()
@@ -56,11 +57,9 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
 
 def _refuse_unused_options(mode: str, data: str | None) -> None:
     """Options given that this conversion would not use are an error, not silently dropped."""
-    ctx = click.get_current_context()
-    given = {name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-    problems = [f"{option} applies to --int8 only" for name, option in (("samples", "--samples"), ("seed", "--seed"))
-                if name in given and mode != "int8"]
+    given = given_on_command_line()
+    problems = [f"{given[name]} applies to --int8 only" for name in ("samples", "seed") if name in given and mode != "int8"]
     if "eval_split" in given and not data:
-        problems.append("--eval-split needs --data")
+        problems.append(f"{given['eval_split']} needs --data")
     if problems:
         raise FerEdgeError("; ".join(problems))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.options import given_on_command_line
 
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 # bench options that only the pipeline measurement uses (--classify-only refuses them)
@@ -165,10 +166,7 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
 
         if camera is not None or source is not None:
             raise FerEdgeError("--classify-only times the model alone: it takes no --camera or --source")
-        ctx = click.get_current_context()
-        pipeline_only = [p.opts[0] if ctx.params[p.name] or not p.secondary_opts else p.secondary_opts[0]
-                         for p in ctx.command.params if p.name in PIPELINE_ONLY
-                         and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+        pipeline_only = [option for name, option in given_on_command_line().items() if name in PIPELINE_ONLY]
         if pipeline_only:
             raise FerEdgeError(f"{', '.join(pipeline_only)}: not used by --classify-only, which times the model alone")
         report = run_classify_bench(models, threads, frames, warmup)

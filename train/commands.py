@@ -9,6 +9,7 @@ import click
 
 from fer_edge.atomic import require_output_folder
 from fer_edge.errors import FerEdgeError
+from fer_edge.options import given_on_command_line
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg")
 MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS keys; kept here so --help needs no Keras
@@ -80,13 +81,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
 def _given_on_command_line() -> dict[str, str]:
     """TrainConfig field -> option as typed, for the options the user gave (not defaults): --resume
     names those it does not apply."""
-    ctx = click.get_current_context()
-    given = {}
-    for param in ctx.command.params:
-        if ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE:
-            off = getattr(param, "secondary_opts", None) and not ctx.params[param.name]  # --no-augment
-            given["model" if param.name == "model_name" else param.name] = param.secondary_opts[0] if off else param.opts[0]
-    return given
+    return {"model" if name == "model_name" else name: option for name, option in given_on_command_line().items()}
 
 
 @click.command()
