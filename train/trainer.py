@@ -289,11 +289,11 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
 
 
 def _validation_data(x: np.ndarray, y: np.ndarray, multiple: int) -> tuple:
-    """(x, y), or with `multiple` > 0 padded to a multiple of it with faces of weight 0 (x, y, w):
-    every validation batch must split evenly over data-parallel devices, and every PublicTest face
-    must still count once (LabelAccuracy counts weight-0 faces out)."""
+    """(x, y); or, when `multiple` > 0 does not divide them, padded to a multiple of it with faces of
+    weight 0, (x, y, w): every validation batch must split evenly over data-parallel devices, and
+    every PublicTest face must still count once (LabelAccuracy counts weight-0 faces out)."""
     if not multiple or len(x) % multiple == 0:
-        return (x, y) if not multiple else (x, y, np.ones(len(x), np.float32))
+        return x, y
     pad = multiple - len(x) % multiple
     weights = np.concatenate([np.ones(len(x), np.float32), np.zeros(pad, np.float32)])
     return (np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]),
