@@ -542,3 +542,62 @@ def test_macro_f1_counts_a_class_the_split_lacks_but_the_model_predicts():
     report = classification_report(labels, np.eye(7)[preds])
     # per class f1: angry 2/3, disgust 0 (predicted, absent), happy 0.8, surprise 2/3; others neither
     assert report["macro_f1"] == pytest.approx((2 / 3 + 0 + 0.8 + 2 / 3) / 4)
+
+
+def _randomise_batch_norms(model, seed=0):
+    """Trained-looking BN statistics, so that folding them is exercised (fresh ones are 0 and 1)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            shape = layer.gamma.shape
+            layer.set_weights([rng.normal(1, 0.3, shape), rng.normal(0, 0.3, shape), rng.normal(0, 0.3, shape),
+                               rng.uniform(0.5, 2.0, shape)])
+
+
+def test_repvgg_branches_fold_into_the_plain_ferfast_with_the_same_outputs():
+    from fer_edge.train.reparam import fuse, init_from_plain, is_branched
+
+    branched = build_ferfast(branched=True)
+    assert is_branched(branched) and branched.get_layer("conv5_id_bn")  # 128 -> 128: identity branch too
+    assert "conv4_id_bn" not in {layer.name for layer in branched.layers}  # 64 -> 128: no identity
+    _randomise_batch_norms(branched)
+    faces = np.random.default_rng(1).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+    plain = fuse(branched, build_ferfast())
+    assert not is_branched(plain) and plain.count_params() == build_ferfast().count_params()
+    np.testing.assert_allclose(predict_keras(plain, faces), predict_keras(branched, faces), atol=1e-5)
+    # the other way: a trained plain model starts a branched one with the same outputs
+    restarted = build_ferfast(branched=True)
+    init_from_plain(restarted, plain)
+    np.testing.assert_allclose(predict_keras(restarted, faces), predict_keras(plain, faces), atol=1e-5)
+
+
+def test_reparam_trains_branches_and_saves_the_folded_plain_model(fer_tiny_train, tmp_path):
+    from fer_edge.train.reparam import is_branched
+
+    res = run_cli("train", "--model", "ferfast", "--reparam", "--data", fer_tiny_train, "--epochs", "1",
+                  "--batch-size", "32", "--out", tmp_path / "rep", "--quiet")
+    assert res.exit_code == 0, res.output
+    best = keras.saving.load_model(tmp_path / "rep" / "best.keras")
+    final = keras.saving.load_model(tmp_path / "rep" / "ferfast.keras")
+    assert is_branched(best) and not is_branched(final)
+    assert [w.shape for w in final.get_weights()] == [w.shape for w in build_ferfast().get_weights()]
+    images = load(fer_tiny_train).split("PublicTest").images
+    np.testing.assert_allclose(predict_keras(final, images), predict_keras(best, images), atol=1e-5)
+    metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert metrics["params"] == build_ferfast().count_params()
+    # a branched run starts a plain fine-tune (folded first) and a branched one (as it is); the
+    # learning rate ~0 keeps the kernels (BN statistics still move, so outputs are not compared)
+    for reparam, source, layer in ((False, final, "conv5_conv"), (True, best, "conv5_1x1")):
+        out = tmp_path / f"ft_{reparam}"
+        train_model(TrainConfig(model="ferfast", data=str(fer_tiny_train), out=str(out), epochs=1, batch_size=32,
+                                augment=False, learning_rate=1e-12, reparam=reparam,
+                                init=str(tmp_path / "rep" / "best.keras")), progress=False)
+        tuned = keras.saving.load_model(out / "best.keras")
+        assert is_branched(tuned) == reparam
+        np.testing.assert_allclose(tuned.get_layer(layer).get_weights()[0], source.get_layer(layer).get_weights()[0],
+                                   atol=1e-6)
+
+
+def test_reparam_for_a_model_without_branches_is_a_clear_error(fer_tiny_train, tmp_path):
+    res = run_cli("train", "--model", "baseline", "--reparam", "--data", fer_tiny_train, "--out", tmp_path / "b")
+    assert res.exit_code == 1 and "--reparam applies to ferfast only, not baseline" in res.output

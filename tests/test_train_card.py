@@ -48,6 +48,12 @@ def test_stage_rows_say_online_teachers_and_mixup(tmp_path):
     assert "distilled from t/a.keras + t/b.keras (online); augmentation x1.0, mixup 0.2;" in row
 
 
+def test_stage_rows_say_a_run_trained_with_branches(tmp_path):
+    run = _run(tmp_path, "rep", {"reparam": True}, 0.66)
+    row = next(line for line in render([run], None, ["cmd"], None, "CPU").splitlines() if line.startswith("| 1 |"))
+    assert "| 1 | from scratch, RepVGG branches folded after training; no augmentation;" in row
+
+
 def test_a_shipped_variant_is_titled_by_its_name_and_its_builder(tmp_path):
     run = _run(tmp_path, "narrow", {"width": 112}, 0.65)
     assert render([run], None, ["cmd"], None, "test CPU").startswith("# Model card: `ferfast`\n")

@@ -36,6 +36,8 @@ def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
     if cfg.get("mixup"):
         aug += f", mixup {cfg['mixup']}"
     start = f"from {_short(cfg['init'])}" if cfg.get("init") else "from scratch"
+    if cfg.get("reparam"):
+        start += ", RepVGG branches folded after training"
     teachers = teacher_paths(cfg.get("teacher"))
     teacher = f", distilled from {' + '.join(_short(t) for t in teachers)}" if teachers else ""
     if teachers and cfg.get("online_teacher"):

@@ -42,11 +42,13 @@ MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS
 @click.option("--mixup", default=0.0, show_default=True, type=click.FloatRange(0, 10),
               help="Mixup: blend each face and its targets with another's, weight ~ Beta(a, a); 0 is off, 0.2-0.4 is usual.")
 @click.option("--init", default=None, type=click.Path(), help="Start from this .keras model's weights (fine-tuning, e.g. with --no-augment and a lower --lr).")
+@click.option("--reparam", is_flag=True,
+              help="ferfast: train with RepVGG branches (3x3 + 1x1 + identity), folded into the plain model at the end.")
 @click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Use only the first N rows of each split (quick checks).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_strength, learning_rate, class_weight,
-          label_smoothing, patience, weights, width, teacher, online_teacher, alpha, temperature, mixup, init, distribute, limit, quiet) -> None:
+          label_smoothing, patience, weights, width, teacher, online_teacher, alpha, temperature, mixup, init, reparam, distribute, limit, quiet) -> None:
     """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
 
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
@@ -63,7 +65,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
                       batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
                       seed=seed, augment=augment, aug_strength=aug_strength, class_weight=class_weight, patience=patience, weights=weights,
                       distribute=distribute, teacher=list(teacher) or None, online_teacher=online_teacher, alpha=alpha, temperature=temperature, mixup=mixup, limit=limit,
-                      width=width, init=init)
+                      width=width, init=init, reparam=reparam)
     try:
         result = train_model(cfg, resume=resume, progress=not quiet, explicit=_given_on_command_line())
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)

@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from fer_edge.labels import NUM_CLASSES
+from fer_edge.train.reparam import rep_conv_bn_relu
 
 # VGG-Face's ResNet50 was trained on BGR images minus these per-channel means.
 VGGFACE_BGR_MEANS = (91.4953, 103.8827, 131.0912)
@@ -78,26 +79,29 @@ def build_ferlite(input_size: int = 48, width: int = 32, stem_convs: int = 1) ->
     return keras.Model(inputs, outputs, name="ferlite")
 
 
-def build_ferfast(input_size: int = 48, width: int = 128, head: int = 256) -> keras.Model:
+def build_ferfast(input_size: int = 48, width: int = 128, head: int = 256, branched: bool = False) -> keras.Model:
     """Edge model tuned for int8 latency on XNNPACK: plain 3x3 Conv-BN-ReLU only (depthwise
     convolutions cost ferlite more time per multiply than they save), few channels at full
     resolution and the width at 6x6 where it is cheap: 16@48 -> 32@24 -> 64@12 -> 128,128@6,
     then a 3x3 grid kept as features (face layout matters: mouth and brows sit in fixed places)
     into a small dense head. ~14 M multiply-adds, like the baseline's ~10 M. `width` sets the two
-    6x6 convolutions (128: 13.9 M multiply-adds; 112: 12.3 M)."""
-    return build_ferfast_stages(((16,), (32,), (64,), (width, width)), head, input_size)
+    6x6 convolutions (128: 13.9 M multiply-adds; 112: 12.3 M). `branched`: the training form with
+    RepVGG branches (train/reparam.py), folded into this plain model after training."""
+    return build_ferfast_stages(((16,), (32,), (64,), (width, width)), head, input_size, branched)
 
 
-def build_ferfast_stages(stages: tuple[tuple[int, ...], ...], head: int = 256, input_size: int = 48) -> keras.Model:
+def build_ferfast_stages(stages: tuple[tuple[int, ...], ...], head: int = 256, input_size: int = 48,
+                         branched: bool = False) -> keras.Model:
     """ferfast's layout with any widths (what benchmarks/latency_variants.py times): per stage, a
     Conv3x3-BN-ReLU per width, then 2x2 max pooling; the flattened grid into a dense head."""
+    conv = rep_conv_bn_relu if branched else _conv_bn_relu
     inputs = keras.Input((input_size, input_size, 1), name="face")
     x = layers.Rescaling(1.0 / 255.0, name="scale")(inputs)
     k = 0
     for widths in stages:
         for filters in widths:
             k += 1
-            x = _conv_bn_relu(x, filters, f"conv{k}")
+            x = conv(x, filters, f"conv{k}")
         x = layers.MaxPooling2D(2, name=f"conv{k}_pool")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(head, activation="relu", name="fc")(x)

@@ -29,12 +29,15 @@ from fer_edge.train.losses import DistillationLoss, LabelAccuracy
 from fer_edge.train.models import MODELS
 from fer_edge.train.plots import plot_confusion, plot_history
 from fer_edge.train.predict import predict_keras
+from fer_edge.train.reparam import fuse, init_from_plain, is_branched
 from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
 from fer_edge.train.teachers import OnlineTeachers, load_teachers, precomputed_targets
 
 SELECT_SPLIT = "PublicTest"
 WIDTH_MODELS = tuple(name for name, (builder, _, _) in MODELS.items()  # builders that take --width
                      if "width" in inspect.signature(builder).parameters)
+REPARAM_MODELS = tuple(name for name, (builder, _, _) in MODELS.items()  # builders with a branched training form
+                       if "branched" in inspect.signature(builder).parameters)
 
 
 @dataclass
@@ -62,6 +65,7 @@ class TrainConfig:
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
     width: int | None = None  # ferlite's base width or ferfast's 6x6 width
     init: str | None = None  # start from this .keras model's weights (fine-tuning)
+    reparam: bool = False  # train with RepVGG branches, folded into the plain model at the end
 
 
 class EpochBook(keras.callbacks.Callback):
@@ -110,6 +114,8 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
     builder, _, _ = MODELS[cfg.model]
     if cfg.width and cfg.model not in WIDTH_MODELS:
         raise FerEdgeError(f"--width applies to {', '.join(WIDTH_MODELS)} only, not {cfg.model}")
+    if cfg.reparam and cfg.model not in REPARAM_MODELS:
+        raise FerEdgeError(f"--reparam applies to {', '.join(REPARAM_MODELS)} only, not {cfg.model}")
     if cfg.model == "resnet50":
         weights_file = None
         if cfg.weights and cfg.weights != "none":
@@ -120,18 +126,39 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
         return builder(weights_file=weights_file)
     if cfg.weights and cfg.weights != "none":
         raise FerEdgeError(f"--weights applies to resnet50 only, not {cfg.model}")
-    core = builder(width=cfg.width) if cfg.width else builder()
+    core = _plain_core(cfg, branched=cfg.reparam)
     if cfg.init:
-        _init_from(core, cfg.init)
+        _init_from(core, cfg.init, cfg)
     return core
 
 
-def _init_from(core: keras.Model, path: str) -> None:
+def _plain_core(cfg: TrainConfig, branched: bool = False) -> keras.Model:
+    """A fresh model of the run's builder and width; `branched`: its RepVGG training form."""
+    builder, _, _ = MODELS[cfg.model]
+    options = {"width": cfg.width} if cfg.width else {}
+    if branched:
+        options["branched"] = True
+    return builder(**options)
+
+
+def _init_from(core: keras.Model, path: str, cfg: TrainConfig) -> None:
+    """Start from a trained model's weights. Plain and branched (--reparam) models start each other:
+    a plain model starts a branched one with its extra branches off; a branched one is folded first."""
     start = load_keras_file(path, "model to start from")
-    theirs, ours = start.get_weights(), core.get_weights()
-    if [w.shape for w in theirs] != [w.shape for w in ours]:
+    if is_branched(start) and not is_branched(core):
+        start = fuse(start, _plain_core(cfg))
+    if is_branched(core) and not is_branched(start):
+        plain = _plain_core(cfg)
+        _check_fits(start, plain, path)
+        init_from_plain(core, start)
+        return
+    _check_fits(start, core, path)
+    core.set_weights(start.get_weights())
+
+
+def _check_fits(start: keras.Model, core: keras.Model, path: str) -> None:
+    if [w.shape for w in start.get_weights()] != [w.shape for w in core.get_weights()]:
         raise FerEdgeError(f"{path}: its weights do not fit a {core.name} model")
-    core.set_weights(theirs)
 
 
 def _schedule(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -305,6 +332,8 @@ def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_
         raise FerEdgeError(f"{run.root}: no epoch finished, nothing to save")
     end_distribution()
     best = keras.saving.load_model(run.best, compile=False)
+    if is_branched(best):  # the shipped form: branches folded into the plain model
+        best = fuse(best, _plain_core(cfg))
     probs = predict_keras(best, x_val)
     report = classification_report(y_val, probs)
     final = run.final(cfg.model)
