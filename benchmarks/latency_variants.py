@@ -1,5 +1,5 @@
 """What extra capacity would cost `ferfast` in int8 latency: wider or deeper variants, random weights
-(and two that move a convolution to a higher resolution at about the same cost).
+(two that move a convolution to a higher resolution at about the same cost, and a stride-2 stem).
 
     python benchmarks/latency_variants.py [--rounds 4 --calls 1500 --threads 1]
 
@@ -37,6 +37,11 @@ def variants() -> dict:
         # the same arithmetic moved to a higher resolution: one 128@6 conv traded for a second conv there
         "moved_to_64x2_at_12px": stages(((16,), (32,), (64, 64), (128,))),
         "moved_to_32x2_at_24px": stages(((16,), (32, 32), (64,), (128,))),
+        # a stride-2 first convolution in place of the full-resolution one and its pooling, and what
+        # the time it saves buys at 6 px
+        "stride2_stem": stages(ferfast, stride2_stem=True),
+        "stride2_stem_144_at_6px": stages(((16,), (32,), (64,), (144, 144)), stride2_stem=True),
+        "stride2_stem_152_at_6px": stages(((16,), (32,), (64,), (152, 152)), stride2_stem=True),
     }
 
 

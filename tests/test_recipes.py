@@ -15,11 +15,12 @@ keras = pytest.importorskip("keras")
 from fer_edge.train.models import build_fervgg  # noqa: E402
 from fer_edge.train.predict import predict_keras  # noqa: E402
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "teachers_pack.py"
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+RECIPE = RECIPES / "teachers_pack.py"
 
 
-def _load_recipe():
-    spec = importlib.util.spec_from_file_location("teachers_pack", RECIPE)
+def _load_recipe(path=RECIPE):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -81,3 +82,19 @@ def test_teachers_of_the_same_file_name_keep_apart_and_depthwise_kernels_scale_p
     again = pack.dequantise(pack.quantise(depthwise))
     step = np.abs(depthwise).max(axis=(0, 1, 3), keepdims=True) / 127
     assert np.all(np.abs(again - depthwise) <= step / 2 + 1e-6)
+
+
+def test_variant_stages_parse_with_a_stride_2_stem_and_build_the_layout_they_name():
+    from fer_edge.train.models import build_ferfast_stages
+
+    variant = _load_recipe(RECIPES / "ferfast_variant.py")
+    assert variant.parse_stages("16,32,64x64,128") == (((16,), (32,), (64, 64), (128,)), False)
+    stages, stem = variant.parse_stages("16/2,32,64,152x152")
+    assert stages == ((16,), (32,), (64,), (152, 152)) and stem
+    for bad in ("16,32/2", "16x16/2,32", "16,,32", "a,b"):
+        with pytest.raises(SystemExit, match="stages like"):
+            variant.parse_stages(bad)
+    model = build_ferfast_stages(stages, stride2_stem=stem)
+    assert model.get_layer("conv1_conv").strides == (2, 2) and "conv1_pool" not in {layer.name for layer in model.layers}
+    assert model.get_layer("conv2_conv").output.shape[1:3] == (24, 24)  # the stem alone halves 48 px
+    assert model.get_layer("flatten").output.shape[-1] == 3 * 3 * 152
