@@ -27,6 +27,11 @@ def load_keras_model(path: str | os.PathLike):
                            " (unset KERAS_BACKEND)")
     model = load_keras_file(p)
     model_geometry(model, str(p))
+    from fer_edge.train.reparam import is_branched
+
+    if is_branched(model):  # would run, but slower: the branches are a training form
+        raise FerEdgeError(f"{p}: holds RepVGG training branches (a --reparam run's best.keras or checkpoint);"
+                           " convert the run's folded <model>.keras")
     return model
 
 

@@ -91,6 +91,9 @@ def bad_models(tmp_path_factory):
     with zipfile.ZipFile(root / "other_zip.keras", "w") as zf:
         zf.writestr("readme.txt", "a zip, but not a Keras model")
     (root / "model.txt").write_text("not a model\n")
+    from fer_edge.train.models import build_ferfast
+
+    build_ferfast(branched=True).save(root / "branched.keras")  # a --reparam run's best.keras
     return root
 
 
@@ -99,6 +102,7 @@ def bad_models(tmp_path_factory):
     ("zip that is not Keras", ["{bad}/other_zip.keras", "--float32"], "not a loadable Keras model"),
     ("not a .keras suffix", ["{bad}/model.txt", "--int8", "--data", "{data}"], "not a Keras model file"),
     ("missing model", ["{bad}/missing.keras", "--float16"], "no such file"),
+    ("RepVGG training form", ["{bad}/branched.keras", "--float32"], "convert the run's folded <model>.keras"),
     ("5-class output", ["{bad}/five_classes.keras", "--int8", "--data", "{data}", "--samples", "50"],
      "output has 5 classes, expected 7"),
     ("too few rows to calibrate", ["{grey}", "--int8", "--data", "{small}", "--samples", "50"],
