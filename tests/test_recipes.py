@@ -98,3 +98,21 @@ def test_variant_stages_parse_with_a_stride_2_stem_and_build_the_layout_they_nam
     assert model.get_layer("conv1_conv").strides == (2, 2) and "conv1_pool" not in {layer.name for layer in model.layers}
     assert model.get_layer("conv2_conv").output.shape[1:3] == (24, 24)  # the stem alone halves 48 px
     assert model.get_layer("flatten").output.shape[-1] == 3 * 3 * 152
+
+
+def test_widening_a_ferfast_keeps_its_outputs_and_refuses_a_narrower_width(tmp_path):
+    from fer_edge.train.models import build_ferfast
+
+    widen = _load_recipe(RECIPES / "ferfast_widen.py")
+    source = build_ferfast()
+    rng = np.random.default_rng(0)
+    source.set_weights([w + rng.normal(0, 0.05, w.shape) for w in source.get_weights()])  # not a fresh model
+    faces = rng.uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+    wide = widen.widen(source, 152, stride2_stem=False)
+    assert wide.get_layer("conv5_conv").filters == 152 and wide.count_params() > source.count_params()
+    np.testing.assert_allclose(predict_keras(wide, faces), predict_keras(source, faces), atol=1e-5)
+    stem = widen.widen(source, 128, stride2_stem=True)  # the same weights in the stride-2 layout
+    assert stem.get_layer("conv1_conv").strides == (2, 2)
+    np.testing.assert_array_equal(stem.get_layer("conv3_conv").get_weights()[0], source.get_layer("conv3_conv").get_weights()[0])
+    with pytest.raises(ValueError, match="narrower"):
+        widen.widen(source, 112, stride2_stem=False)
