@@ -598,6 +598,12 @@ def test_reparam_trains_branches_and_saves_the_folded_plain_model(fer_tiny_train
                                    atol=1e-6)
 
 
+    for model, width in (("ferfast", 112), ("baseline", None)):  # a branched start of another layout
+        with pytest.raises(FerEdgeError, match="do not fit a"):
+            train_model(TrainConfig(model=model, data=str(fer_tiny_train), out=str(tmp_path / f"no_{model}"), epochs=1,
+                                    width=width, init=str(tmp_path / "rep" / "best.keras")), progress=False)
+
+
 def test_reparam_for_a_model_without_branches_is_a_clear_error(fer_tiny_train, tmp_path):
     res = run_cli("train", "--model", "baseline", "--reparam", "--data", fer_tiny_train, "--out", tmp_path / "b")
     assert res.exit_code == 1 and "--reparam applies to ferfast only, not baseline" in res.output

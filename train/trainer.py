@@ -146,7 +146,10 @@ def _init_from(core: keras.Model, path: str, cfg: TrainConfig) -> None:
     a plain model starts a branched one with its extra branches off; a branched one is folded first."""
     start = load_keras_file(path, "model to start from")
     if is_branched(start) and not is_branched(core):
-        start = fuse(start, _plain_core(cfg))
+        try:
+            start = fuse(start, _plain_core(cfg))
+        except ValueError:  # another width or model: a layer missing or of another shape
+            raise FerEdgeError(f"{path}: its weights do not fit a {core.name} model") from None
     if is_branched(core) and not is_branched(start):
         plain = _plain_core(cfg)
         _check_fits(start, plain, path)
