@@ -30,7 +30,7 @@ def load_keras_model(path: str | os.PathLike):
     from fer_edge.train.reparam import is_branched
 
     if is_branched(model):  # would run, but slower: the branches are a training form
-        raise FerEdgeError(f"{p}: holds RepVGG training branches (a --reparam run's best.keras or checkpoint);"
+        raise FerEdgeError(f"{p}: holds RepVGG training branches (a --reparam run's best.keras);"
                            " convert the run's folded <model>.keras")
     return model
 

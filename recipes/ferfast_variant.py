@@ -30,6 +30,8 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
     stages, stride2_stem = parse_stages(sys.argv[1])
+    if "--reparam" in sys.argv[2:] or "--width" in sys.argv[2:]:  # the stages fix the layout; no branched form
+        sys.exit("error: --reparam and --width do not apply to a variant (its stages give the widths)")
     from fer_edge.keras_files import import_keras
 
     import_keras()

@@ -22,8 +22,12 @@ GRID = 3  # ferfast flattens a 3x3 grid of its last channels into the dense laye
 def widen(source, width: int, stride2_stem: bool):
     from fer_edge.train.models import build_ferfast_stages
 
+    from fer_edge.train.reparam import is_branched
+
     if "conv5_conv" not in {layer.name for layer in source.layers}:
         raise ValueError(f"{source.name} is not a ferfast model (no conv5_conv)")
+    if is_branched(source):  # only its 3x3 branch would be copied
+        raise ValueError("the source holds RepVGG training branches; widen the run's folded ferfast.keras")
     old_width = source.get_layer("conv5_conv").filters
     if width < old_width:
         raise ValueError(f"{width} channels is narrower than the source's {old_width}")

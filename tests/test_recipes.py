@@ -116,3 +116,13 @@ def test_widening_a_ferfast_keeps_its_outputs_and_refuses_a_narrower_width(tmp_p
     np.testing.assert_array_equal(stem.get_layer("conv3_conv").get_weights()[0], source.get_layer("conv3_conv").get_weights()[0])
     with pytest.raises(ValueError, match="narrower"):
         widen.widen(source, 112, stride2_stem=False)
+    with pytest.raises(ValueError, match="RepVGG training branches"):  # only its 3x3 branch would be copied
+        widen.widen(build_ferfast(branched=True), 152, stride2_stem=False)
+
+
+def test_a_variant_refuses_options_its_stages_override(monkeypatch):
+    variant = _load_recipe(RECIPES / "ferfast_variant.py")
+    for option in ("--reparam", "--width"):
+        monkeypatch.setattr(sys, "argv", ["ferfast_variant.py", "16,32,64,128x128", "--model", "ferfast", option])
+        with pytest.raises(SystemExit, match="do not apply to a variant"):
+            variant.main()

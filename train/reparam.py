@@ -63,12 +63,14 @@ def _folded(model: keras.Model, name: str) -> tuple[np.ndarray, np.ndarray]:
     return kernel, bias
 
 
-def fuse(branched: keras.Model, plain: keras.Model) -> keras.Model:
+def fuse(branched: keras.Model, plain: keras.Model, faces: np.ndarray | None = None) -> keras.Model:
     """Fold `branched`'s branches into `plain` (a freshly built plain model of the same layout) and
-    return it. Each folded conv gets the whole kernel; its BN is set to pass the bias through
-    (gamma 1, variance 1 - epsilon, mean 0), so the plain graph is unchanged."""
-    folded = {layer.name.removesuffix("_conv") for layer in plain.layers
-              if isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.DepthwiseConv2D)}
+    return it. Each folded conv gets the whole kernel, and its BN passes the bias through: with
+    `faces` (model input), BN holds the statistics of the conv's output on them, so that BN in
+    training mode (batch statistics) also gives about the same outputs and the plain model trains on
+    from where the branched one stood; without, gamma 1, mean 0, variance 1 - epsilon (inference only)."""
+    folded = [layer.name.removesuffix("_conv") for layer in plain.layers
+              if isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.DepthwiseConv2D)]
     for layer in plain.layers:
         if layer.name.removesuffix("_conv") in folded:
             name = layer.name.removesuffix("_conv")
@@ -79,7 +81,24 @@ def fuse(branched: keras.Model, plain: keras.Model) -> keras.Model:
                             np.zeros_like(bias, np.float32), np.full_like(bias, 1.0 - bn.epsilon, np.float32)])
         elif layer.weights and layer.name.removesuffix("_bn") not in folded:
             layer.set_weights(branched.get_layer(layer.name).get_weights())
+    if faces is not None:
+        _match_batch_statistics(plain, folded, faces)
     return plain
+
+
+def _match_batch_statistics(plain: keras.Model, convs: list[str], faces: np.ndarray) -> None:
+    """BN(z) = gamma (z - mean) / sqrt(var + eps) + beta with mean, var the conv output's statistics,
+    gamma sqrt(var + eps) and beta bias + mean is still z + bias in inference, and close to it in
+    training mode, where the batch's own statistics stand in for mean and var."""
+    probe = keras.Model(plain.inputs, [plain.get_layer(f"{name}_conv").output for name in convs])
+    outputs = probe.predict(faces, batch_size=256, verbose=0)
+    for name, z in zip(convs, outputs if isinstance(outputs, list) else [outputs]):
+        z = np.asarray(z, np.float64)
+        mean, var = z.mean(axis=(0, 1, 2)), z.var(axis=(0, 1, 2))
+        bn = plain.get_layer(f"{name}_bn")
+        bias = np.asarray(bn.beta, np.float64)
+        bn.set_weights([np.sqrt(var + bn.epsilon).astype(np.float32), (bias + mean).astype(np.float32),
+                        mean.astype(np.float32), var.astype(np.float32)])
 
 
 def init_from_plain(branched: keras.Model, plain: keras.Model) -> None:

@@ -110,7 +110,7 @@ def _subset(split, limit):
     return split.images[:limit], split.labels[:limit]
 
 
-def _build_core(cfg: TrainConfig) -> keras.Model:
+def _build_core(cfg: TrainConfig, sample: np.ndarray | None = None) -> keras.Model:
     builder, _, _ = MODELS[cfg.model]
     if cfg.width and cfg.model not in WIDTH_MODELS:
         raise FerEdgeError(f"--width applies to {', '.join(WIDTH_MODELS)} only, not {cfg.model}")
@@ -128,7 +128,7 @@ def _build_core(cfg: TrainConfig) -> keras.Model:
         raise FerEdgeError(f"--weights applies to resnet50 only, not {cfg.model}")
     core = _plain_core(cfg, branched=cfg.reparam)
     if cfg.init:
-        _init_from(core, cfg.init, cfg)
+        _init_from(core, cfg.init, cfg, sample)
     return core
 
 
@@ -141,13 +141,14 @@ def _plain_core(cfg: TrainConfig, branched: bool = False) -> keras.Model:
     return builder(**options)
 
 
-def _init_from(core: keras.Model, path: str, cfg: TrainConfig) -> None:
+def _init_from(core: keras.Model, path: str, cfg: TrainConfig, sample: np.ndarray | None = None) -> None:
     """Start from a trained model's weights. Plain and branched (--reparam) models start each other:
-    a plain model starts a branched one with its extra branches off; a branched one is folded first."""
+    a plain model starts a branched one with its extra branches off; a branched one is folded first
+    (its BN statistics measured on `sample`, Training faces, so that it trains on from where it was)."""
     start = load_keras_file(path, "model to start from")
     if is_branched(start) and not is_branched(core):
         try:
-            start = fuse(start, _plain_core(cfg))
+            start = fuse(start, _plain_core(cfg), sample)
         except ValueError:  # another width or model: a layer missing or of another shape
             raise FerEdgeError(f"{path}: its weights do not fit a {core.name} model") from None
     if is_branched(core) and not is_branched(start):
@@ -183,10 +184,11 @@ def _compile(wrapper: keras.Model, cfg: TrainConfig, steps_per_epoch: int) -> No
     wrapper.compile(optimizer=optimizer, loss=loss, weighted_metrics=[LabelAccuracy()])  # weighted: sees the padding mask
 
 
-def _build_wrapper(cfg: TrainConfig) -> keras.Model:
+def _build_wrapper(cfg: TrainConfig, sample: np.ndarray | None = None) -> keras.Model:
     """The training model: augmentation, the deployable model, and with an online teacher the
-    teachers' probabilities beside the student's (the loss splits them again)."""
-    core = _build_core(cfg)
+    teachers' probabilities beside the student's (the loss splits them again). `sample`: Training
+    faces as model input, for folding a branched --init."""
+    core = _build_core(cfg, sample)
     inputs = keras.Input(core.inputs[0].shape[1:], name="face")
     x = build_augmenter(tuple(core.inputs[0].shape[1:]), cfg.seed, cfg.aug_strength)(inputs) if cfg.augment else inputs
     outputs = core(x)
@@ -281,7 +283,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             restore_augment_seed_states(wrapper, state.get("augment_seeds"))
             _regrow(wrapper, run, cfg, saved["epochs"], state, len(batches))
         else:
-            wrapper = _build_wrapper(cfg)
+            wrapper = _build_wrapper(cfg, _bn_sample(x_train, size, channels, cfg.seed))
             compile_augmenter_on_jax(wrapper)
             _compile(wrapper, cfg, len(batches))
             run.create()  # only once the model builds: a bad teacher or --init leaves no empty run folder
@@ -315,7 +317,13 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
                 save_keras(wrapper, run.last)
                 write_json(run.state, state)
             raise
-    return finish(run, cfg, state, dist_desc, x_val, y_val)
+    return finish(run, cfg, state, dist_desc, x_val, y_val, _bn_sample(x_train, size, channels, cfg.seed))
+
+
+def _bn_sample(images: np.ndarray, size: int, channels: int, seed: int, n: int = 1024) -> np.ndarray:
+    """Training faces on which a folded model's BN statistics are measured (train/reparam.fuse)."""
+    pick = np.random.default_rng(seed).permutation(len(images))[:n]
+    return to_model_input(images[np.sort(pick)], size, channels)
 
 
 def _validation_data(x: np.ndarray, y: np.ndarray, multiple: int) -> tuple:
@@ -330,13 +338,14 @@ def _validation_data(x: np.ndarray, y: np.ndarray, multiple: int) -> tuple:
             np.concatenate([y, np.repeat(y[:1], pad, axis=0)]), weights)
 
 
-def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_val) -> dict:
+def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_val,
+           bn_sample: np.ndarray | None = None) -> dict:
     if not run.best.is_file():
         raise FerEdgeError(f"{run.root}: no epoch finished, nothing to save")
     end_distribution()
     best = keras.saving.load_model(run.best, compile=False)
     if is_branched(best):  # the shipped form: branches folded into the plain model
-        best = fuse(best, _plain_core(cfg))
+        best = fuse(best, _plain_core(cfg), bn_sample)
     probs = predict_keras(best, x_val)
     report = classification_report(y_val, probs)
     final = run.final(cfg.model)
