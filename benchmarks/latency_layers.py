@@ -7,20 +7,13 @@ Each cut keeps the layers up to a stage's last layer and ends in global average 
 input alone (the invoke, quantisation and output cost every model pays). The differences between
 consecutive rows are each stage's share. Untrained weights (latency does not depend on them),
 converted to int8 by the project's converter with 200 random calibration faces, timed by
-benchmarks/latency_ab.py. Needs TensorFlow.
+benchmarks/latency_ab.py (through latency_variants.py's `time_untrained`). Needs TensorFlow.
 """
 
 from __future__ import annotations
 
-import argparse
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from latency_variants import time_untrained, timing_args  # beside this file
 
-import numpy as np
-
-HERE = Path(__file__).resolve().parent
 CUTS = ("conv1_pool", "conv2_pool", "conv3_pool", "conv4_relu", "conv5_pool")
 
 
@@ -44,27 +37,10 @@ def cut_models() -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--calls", type=int, default=1500)
-    ap.add_argument("--threads", default="1")
-    args = ap.parse_args()
-    from fer_edge.keras_files import import_keras
-
-    import_keras()  # TensorFlow's start-up chatter held back, as in the CLI
-    from fer_edge.convert.converter import convert_keras
+    args = timing_args(__doc__.splitlines()[0], rounds=5)
     from fer_edge.train.complexity import count_macs
 
-    faces = np.random.default_rng(0).integers(0, 256, (200, 48, 48, 1), dtype=np.uint8)
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for name, model in cut_models().items():
-            out = Path(tmp) / f"{name}.tflite"
-            convert_keras(model, "int8", out, faces, name=name)
-            paths.append(str(out))
-            print(f"{name:16s} {count_macs(model):>12,} multiply-adds", flush=True)
-        subprocess.run([sys.executable, str(HERE / "latency_ab.py"), *paths, "--rounds", str(args.rounds),
-                        "--calls", str(args.calls), "--threads", args.threads], check=True)
+    time_untrained(cut_models(), lambda name, model: f"{name:16s} {count_macs(model):>12,} multiply-adds", args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -45,27 +46,38 @@ def variants() -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=4)
+def timing_args(description: str, rounds: int) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--calls", type=int, default=1500)
     ap.add_argument("--threads", default="1")
     args = ap.parse_args()
     from fer_edge.keras_files import import_keras
 
     import_keras()  # TensorFlow's start-up chatter held back, as in the CLI
+    return args
+
+
+def time_untrained(models: dict, describe: Callable, args: argparse.Namespace) -> None:
+    """Convert each model to int8 with 200 random calibration faces (the project's converter), print
+    `describe(name, model)` for it, then time them all with latency_ab.py, the first as reference."""
     from fer_edge.convert.converter import convert_keras
 
     faces = np.random.default_rng(0).integers(0, 256, (200, 48, 48, 1), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
-        for name, model in variants().items():
+        for name, model in models.items():
             out = Path(tmp) / f"{name}.tflite"
             convert_keras(model, "int8", out, faces, name=name)
             paths.append(str(out))
-            print(f"{name:24s} {model.count_params():>9,} parameters", flush=True)
+            print(describe(name, model), flush=True)
         subprocess.run([sys.executable, str(HERE / "latency_ab.py"), *paths, "--rounds", str(args.rounds),
                         "--calls", str(args.calls), "--threads", args.threads], check=True)
+
+
+def main() -> None:
+    args = timing_args(__doc__.splitlines()[0], rounds=4)
+    time_untrained(variants(), lambda name, model: f"{name:24s} {model.count_params():>9,} parameters", args)
 
 
 if __name__ == "__main__":
