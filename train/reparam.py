@@ -72,8 +72,8 @@ def fuse(branched: keras.Model, plain: keras.Model, faces: np.ndarray | None = N
     folded = [layer.name.removesuffix("_conv") for layer in plain.layers
               if isinstance(layer, layers.Conv2D) and not isinstance(layer, layers.DepthwiseConv2D)]
     for layer in plain.layers:
-        if layer.name.removesuffix("_conv") in folded:
-            name = layer.name.removesuffix("_conv")
+        name = layer.name.removesuffix("_conv")
+        if name in folded:
             kernel, bias = _folded(branched, name)
             layer.set_weights([kernel.astype(np.float32)])
             bn = plain.get_layer(f"{name}_bn")

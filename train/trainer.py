@@ -272,6 +272,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
                          seed=cfg.seed, soft_targets=soft, mixup=cfg.mixup, drop_remainder=shards > 1)
     val_data = _validation_data(to_model_input(x_val, size, channels), val_y, cfg.batch_size if shards > 1 else 0)
     val_loss_scale = len(val_data[0]) / len(x_val)  # the padding faces count 0 in the loss but 1 in its mean
+    bn_sample = _bn_sample(x_train, size, channels, cfg.seed)  # for folding RepVGG branches (--init, finish)
 
     with scope:
         if resume:
@@ -283,7 +284,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             restore_augment_seed_states(wrapper, state.get("augment_seeds"))
             _regrow(wrapper, run, cfg, saved["epochs"], state, len(batches))
         else:
-            wrapper = _build_wrapper(cfg, _bn_sample(x_train, size, channels, cfg.seed))
+            wrapper = _build_wrapper(cfg, bn_sample)
             compile_augmenter_on_jax(wrapper)
             _compile(wrapper, cfg, len(batches))
             run.create()  # only once the model builds: a bad teacher or --init leaves no empty run folder
@@ -317,7 +318,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
                 save_keras(wrapper, run.last)
                 write_json(run.state, state)
             raise
-    return finish(run, cfg, state, dist_desc, x_val, y_val, _bn_sample(x_train, size, channels, cfg.seed))
+    return finish(run, cfg, state, dist_desc, x_val, y_val, bn_sample)
 
 
 def _bn_sample(images: np.ndarray, size: int, channels: int, seed: int, n: int = 1024) -> np.ndarray:
