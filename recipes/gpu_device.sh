@@ -9,6 +9,7 @@
 #
 # BUDGET_S [585]: seconds from this script's start to the end of packing (a device call runs 600 at
 # most). LIMIT (rows per split), FIRST_EPOCHS, TEACHERS_S and STUDENTS_S pass through to gpu_distill.py.
+# FINETUNE [0]: 1 for the fine-tuning phase there too (its models then pass the 8 files a call returns).
 # REQUIRE_GPU [1]: 0 for a dry run on a CPU.
 # Exit 3: the wheels do not install; 4: no GPU for JAX; 5: the carried teachers do not unpack.
 set -uo pipefail
@@ -47,4 +48,4 @@ fi
 left=$((BUDGET - ($(date +%s) - START)))
 python3 -P "$ROOT/recipes/gpu_distill.py" "$DATA" "$RESULTS" --deadline-s $((left - 20)) ${LIMIT:+--limit $LIMIT} \
     ${FIRST_EPOCHS:+--first-epochs $FIRST_EPOCHS} ${TEACHERS_S:+--teachers-s $TEACHERS_S} \
-    ${STUDENTS_S:+--students-s $STUDENTS_S} "${TEACHER_ARGS[@]}" 2>&1 | grep -v '^I0000\|^W0000'
+    ${STUDENTS_S:+--students-s $STUDENTS_S} $([ "${FINETUNE:-0}" = 1 ] || echo --no-finetune) "${TEACHER_ARGS[@]}" 2>&1 | grep -v '^I0000\|^W0000'

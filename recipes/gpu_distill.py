@@ -8,9 +8,11 @@ idle, so parallel processes share it well), each with its own deadline:
    that they make different mistakes);
 2. students: `ferfast` taught online by the teachers' ensemble on the very (mixed-up, augmented)
    batch it sees, "function matching" (Beyer et al. 2022: a patient and consistent teacher), one
-   from scratch and one from the shipped model;
+   from scratch and one from the shipped model, and the same two for a stride-2-stem variant with
+   152 channels at 6 px (as fast in int8);
 3. fine-tune: each student without augmentation on the teachers' precomputed targets, the stage
-   that gave every shipped `ferfast` its last points on the CPU.
+   that gave every shipped `ferfast` its last points on the CPU (--no-finetune: left for a CPU,
+   and the students get its time).
 
 The cosine schedule needs its length up front, and a run cut before its end keeps a model trained
 at a high learning rate. So every run starts on a guess, its pace is read off its own checkpoint
@@ -22,11 +24,12 @@ the number of epochs that fits.
     python3 recipes/gpu_distill.py DATA RESULTS --deadline-s 540 --teachers A.keras B.keras   # phases 2-3
 
 With --teachers (trained before, carried packed: recipes/teachers_pack.py) the first phase is
-skipped and the students get 85% of the time.
+skipped and the students get 85% of the time (all of it with --no-finetune).
 
 RESULTS gets each run's model (<run>.keras, its best PublicTest epoch), runs.tar (config, state,
-history, curves, metrics and log of every run) and recipe.log. `fer-edge` must be on PATH; run it
-from the checkout (the students start from models/ferfast.keras).
+history, curves, metrics and log of every run) and recipe.log: with the fine-tunes, 10 files, past
+what a device call brings back (8), so a device call uses --no-finetune. `fer-edge` must be on PATH;
+run it from the checkout (the students start from models/ferfast.keras).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -50,10 +54,17 @@ TEACHER_RUNS = {
 }
 TEACHER_COMMON = ["--model", "fervgg", "--width", "48", "--batch-size", "128"]
 # From scratch at the augmentation strength every CPU stage of ferfast used (0.6), and from the
-# shipped model at full strength: two bets, since the better one for a long run is not known.
+# shipped model at full strength: two bets, since the better one for a long run is not known. The
+# same two for the stride-2-stem variant with 152 channels at 6 px (recipes/ferfast_variant.py; int8
+# latency within 1% of ferfast's): more capacity at the same cost, started from the shipped model
+# widened (recipes/ferfast_widen.py, made where the runs train).
+S2W152 = "16/2,32,64,152x152"
+WIDE152_INIT = "wide152_init.keras"
 STUDENT_RUNS = {
     "ferfast_fm": ["--aug-strength", "0.6"],
     "ferfast_fm_init": ["--init", "models/ferfast.keras", "--lr", "5e-4"],
+    "s2w152_fm": ["--variant", S2W152, "--aug-strength", "0.6"],
+    "s2w152_fm_init": ["--variant", S2W152, "--init", WIDE152_INIT, "--lr", "5e-4", "--aug-strength", "0.6"],
 }
 STUDENT_COMMON = ["--model", "ferfast", "--batch-size", "128", "--online-teacher", "--alpha", "0.9",
                   "--mixup", "0.2"]
@@ -69,6 +80,10 @@ def teacher_options(models: list[Path]) -> list[str]:
 class Run:
     def __init__(self, name: str, options: list[str], first_epochs: int, args, start: float, log,
                  grow: bool = True):
+        self.variant = None  # "--variant STAGES": trained through recipes/ferfast_variant.py
+        if "--variant" in options:
+            i = options.index("--variant")
+            self.variant, options = options[i + 1], options[:i] + options[i + 2:]
         self.base, self.options, self.args, self.start, self.log = name, options, args, start, log
         self.grow = grow  # False: restarted only to fit its deadline, never for more epochs
         self.model = options[options.index("--model") + 1]
@@ -76,7 +91,9 @@ class Run:
 
     def launch(self, epochs: int) -> None:
         self.epochs, self.launched, self.seen = epochs, time.time(), {}
-        cmd = ["fer-edge", "train", "--data", self.args.data, "--out", str(self.dir), "--epochs", str(epochs),
+        trainer = (["fer-edge", "train"] if self.variant is None else
+                   [sys.executable, "-P", str(Path(__file__).with_name("ferfast_variant.py")), self.variant])
+        cmd = [*trainer, "--data", self.args.data, "--out", str(self.dir), "--epochs", str(epochs),
                "--patience", str(epochs), "--quiet", *self.options]
         if self.args.limit:
             cmd += ["--limit", str(self.args.limit)]
@@ -182,6 +199,23 @@ def run_phase(title: str, runs: list[Run], deadline: float, args, log) -> dict[s
     return results
 
 
+def with_widened_init(specs: dict[str, list[str]], args, log) -> dict[str, list[str]]:
+    """The specs with WIDE152_INIT made (the shipped ferfast widened) and its path filled in; a
+    student that needs it is left out if it cannot be made."""
+    if not any(WIDE152_INIT in options for options in specs.values()):
+        return specs
+    made = args.runs / WIDE152_INIT
+    widen = [sys.executable, "-P", str(Path(__file__).with_name("ferfast_widen.py")), "models/ferfast.keras",
+             "152", str(made), "--stride2-stem"]
+    done = subprocess.run(widen, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0 or not made.is_file():
+        log(f"widening the shipped ferfast failed ({done.stdout.strip().splitlines()[-1:] or done.returncode}):"
+            " its students are left out")
+        return {name: options for name, options in specs.items() if WIDE152_INIT not in options}
+    log(f"widened the shipped ferfast into {made}")
+    return {name: [str(made) if o == WIDE152_INIT else o for o in options] for name, options in specs.items()}
+
+
 def pack(runs: list[Run], args) -> None:
     members = []
     for r in runs:
@@ -215,13 +249,17 @@ def main() -> int:
     ap.add_argument("--min-epochs", type=int, default=8)
     ap.add_argument("--max-epochs", type=int, default=400)
     ap.add_argument("--limit", type=int, default=None, help="rows per split (a dry run)")
+    ap.add_argument("--no-finetune", action="store_true",
+                    help="students to the deadline, no fine-tuning phase (run it elsewhere: the fine-tunes are"
+                         " short and a CPU does them; their models would pass a device call's 8 files)")
     args = ap.parse_args()
     start = time.time()
     if args.teachers:
         teachers_s = 0.0
-        students_s = args.students_s or 0.85 * args.deadline_s
+        students_s = args.students_s or (1.0 if args.no_finetune else 0.85) * args.deadline_s
     else:
-        students_s = 0.42 * args.deadline_s if args.students_s is None else args.students_s
+        default = (0.55 if args.no_finetune else 0.42) * args.deadline_s
+        students_s = default if args.students_s is None else args.students_s
         teachers_s = args.teachers_s or (0.45 * args.deadline_s if students_s else args.deadline_s)
     if teachers_s + students_s > args.deadline_s:
         ap.error("--teachers-s plus --students-s exceed --deadline-s")
@@ -252,12 +290,18 @@ def main() -> int:
         made += teachers
     if students_s and teachers:
         taught = teacher_options(teachers)
-        students_runs = runs_of(STUDENT_RUNS, [*STUDENT_COMMON, *taught], args.first_epochs)
+        student_specs = with_widened_init(STUDENT_RUNS, args, log)
+        students_runs = runs_of(student_specs, [*STUDENT_COMMON, *taught], args.first_epochs)
         all_runs += students_runs
         students = run_phase("students", students_runs, start + teachers_s + students_s, args, log)
         made += students.values()
-        finetune_runs = runs_of({f"{name}_ft": ["--init", str(model)] for name, model in students.items()},
+        variant_of = {r.base: ["--variant", r.variant] if r.variant else [] for r in students_runs}
+        finetune_runs = runs_of({f"{name}_ft": [*variant_of[name], "--init", str(model)]
+                                 for name, model in students.items()},
                                 [*FINETUNE_COMMON, *taught], FINETUNE_EPOCHS, grow=False)
+        if args.no_finetune:
+            log("no fine-tuning here (--no-finetune)")
+            finetune_runs = []
         all_runs += finetune_runs
         if finetune_runs:
             made += run_phase("fine-tune", finetune_runs, start + args.deadline_s, args, log).values()

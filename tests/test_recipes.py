@@ -126,3 +126,52 @@ def test_a_variant_refuses_options_its_stages_override(monkeypatch):
         monkeypatch.setattr(sys, "argv", ["ferfast_variant.py", "16,32,64,128x128", "--model", "ferfast", option])
         with pytest.raises(SystemExit, match="do not apply to a variant"):
             variant.main()
+
+
+def _distill_args(tmp_path, **extra):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(runs=tmp_path / "runs", results=tmp_path / "results", data="fer2013.npz", limit=None,
+                           max_epochs=400, min_epochs=8, **extra)
+
+
+def test_gpu_recipe_widens_the_shipped_model_for_its_variant_students(tmp_path, monkeypatch):
+    distill = _load_recipe(RECIPES / "gpu_distill.py")
+    args = _distill_args(tmp_path)
+    args.runs.mkdir()
+    logged = []
+    monkeypatch.chdir(RECIPES.parent)  # the recipe runs from the checkout: models/ferfast.keras
+    specs = distill.with_widened_init(distill.STUDENT_RUNS, args, logged.append)
+    made = args.runs / distill.WIDE152_INIT
+    assert specs.keys() == distill.STUDENT_RUNS.keys() and made.is_file()
+    assert str(made) in specs["s2w152_fm_init"] and distill.WIDE152_INIT not in specs["s2w152_fm_init"]
+    wide = keras.saving.load_model(made)
+    assert wide.get_layer("conv5_conv").filters == 152 and wide.get_layer("conv1_conv").strides == (2, 2)
+    # Without the shipped model (another folder), the student that needs it is left out, the rest run.
+    monkeypatch.chdir(tmp_path)
+    args.runs = tmp_path / "runs2"
+    args.runs.mkdir()
+    specs = distill.with_widened_init(distill.STUDENT_RUNS, args, logged.append)
+    assert set(distill.STUDENT_RUNS) - set(specs) == {"s2w152_fm_init"}
+    assert "failed" in logged[-1]
+
+
+def test_gpu_recipe_trains_a_variant_student_through_the_variant_recipe(tmp_path, monkeypatch):
+    distill = _load_recipe(RECIPES / "gpu_distill.py")
+    args = _distill_args(tmp_path)
+    args.runs.mkdir()
+    launched = []
+
+    class Launched:
+        def __init__(self, cmd, **_):
+            launched.append(cmd)
+
+    monkeypatch.setattr(distill.subprocess, "Popen", Launched)
+    for name, options in distill.STUDENT_RUNS.items():
+        run = distill.Run(name, [*distill.STUDENT_COMMON, *options], 100, args, 0.0, print)
+        run.launch(100)
+        run.out.close()
+    plain, _, variant, _ = launched
+    assert plain[:2] == ["fer-edge", "train"] and "--variant" not in plain
+    assert variant[1:4] == ["-P", str(RECIPES / "ferfast_variant.py"), distill.S2W152]
+    assert "--variant" not in variant and variant[variant.index("--aug-strength") + 1] == "0.6"
