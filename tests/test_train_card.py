@@ -80,3 +80,28 @@ def test_a_card_refuses_a_report_of_another_model_and_renders_one_without_latenc
     card = (tmp_path / "c.md").read_text()
     assert "| PrivateTest accuracy | 66.90% | 66.76% |" in card and "latency per face" not in card
     assert not (tmp_path / "c.md.tmp").exists()
+
+
+def test_stages_on_different_machines_say_where_each_ran(tmp_path):
+    gpu = _run(tmp_path, "gpu", {"augment": True, "online_teacher": True, "teacher": ["t/a.keras"]}, 0.6534)
+    metrics = json.loads((gpu / "metrics.json").read_text())
+    (gpu / "metrics.json").write_text(json.dumps({**metrics, "backend": "jax"}))
+    cpu = _run(tmp_path, "cpu", {"init": "gpu/ferfast.keras"}, 0.676)
+    card = render([gpu, cpu], None, ["cmd one", "cmd two"], None, ["NVIDIA H200", "test CPU"])
+    rows = [line for line in card.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert "label smoothing 0.1; NVIDIA H200, Keras 3 on jax |" in rows[0]
+    assert "label smoothing 0.1; test CPU, Keras 3 on tensorflow |" in rows[1]
+    assert "Hardware and backend: per stage, below." in card and "Hardware: " not in card
+    # one machine, one backend: said once, rows unchanged
+    single = render([cpu], None, ["cmd"], None, "test CPU")
+    assert "Hardware: test CPU; Keras 3 on tensorflow (single device)." in single and "Keras 3 on tensorflow |" not in single
+
+
+def test_a_card_wants_one_hardware_or_one_per_stage(tmp_path):
+    import pytest
+
+    from fer_edge.train.card import main
+
+    runs = [str(_run(tmp_path, n, {}, 0.6)) for n in ("a", "b", "c")]
+    with pytest.raises(SystemExit, match="3 runs but 2 --hardware"):
+        main([*runs, *["--train-command", "x"] * 3, "--hardware", "A", "--hardware", "B", "-o", str(tmp_path / "c.md")])

@@ -31,7 +31,7 @@ def _short(path: str) -> str:
     return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
-def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
+def _stage_row(i: int, cfg: dict, metrics: dict, where: str = "") -> str:
     aug = f"augmentation x{cfg.get('aug_strength', 1.0)}" if cfg["augment"] else "no augmentation"
     if cfg.get("mixup"):
         aug += f", mixup {cfg['mixup']}"
@@ -43,15 +43,23 @@ def _stage_row(i: int, cfg: dict, metrics: dict) -> str:
     if teachers and cfg.get("online_teacher"):
         teacher += " (online)"
     return (f"| {i} | {start}{teacher}; {aug}; AdamW peak lr {cfg['learning_rate']}, batch {cfg['batch_size']}, "
-            f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']} | "
+            f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']}{where} | "
             f"{metrics['epochs_run']} of {cfg['epochs']} (best {metrics['best_epoch']}) | "
             f"{metrics['wall_s'] / 60:.1f} min | {_pct(metrics['accuracy'])} |")
 
 
 def render(runs: list[Path], convert: dict | None, train_cmds: list[str], convert_cmd: str | None,
-           hardware: str, name: str | None = None) -> str:
+           hardware: str | list[str], name: str | None = None) -> str:
+    """`hardware`: one description for every stage, or one per stage (stages that ran on different
+    machines, e.g. a GPU's then a CPU's: each row then says where it ran and on which backend)."""
     stages = [(json.loads((r / "config.json").read_text()), json.loads((r / "metrics.json").read_text())) for r in runs]
     cfg, metrics = stages[-1]
+    per_stage = [hardware] * len(stages) if isinstance(hardware, str) else list(hardware)
+    backends = [m["backend"] for _, m in stages]
+    mixed = len(set(per_stage)) > 1 or len(set(backends)) > 1
+    where = [f"; {hw}, Keras 3 on {b}" if mixed else "" for hw, b in zip(per_stage, backends)]
+    ran_on = ("Hardware and backend: per stage, below." if mixed else
+              f"Hardware: {per_stage[0]}; Keras 3 on {metrics['backend']} ({metrics['distribution']}).")
     title = f"`{name or cfg['model']}`"
     if name and name != cfg["model"]:  # a shipped variant, e.g. ferfast112 = ferfast --width 112
         title += f" (`{cfg['model']}" + (f" --width {cfg['width']}`)" if cfg.get("width") else "`)")
@@ -67,13 +75,12 @@ def render(runs: list[Path], convert: dict | None, train_cmds: list[str], conver
         "## Training",
         "",
         f"Data: FER2013 Training split{subset}; every stage keeps its best epoch by PublicTest accuracy "
-        f"(n = {metrics['n']}). Parameters: {metrics['params']:,}. Hardware: {hardware}; Keras 3 on "
-        f"{metrics['backend']} ({metrics['distribution']}). Total wall time "
+        f"(n = {metrics['n']}). Parameters: {metrics['params']:,}. {ran_on} Total wall time "
         f"{sum(m['wall_s'] for _, m in stages) / 60:.1f} min.",
         "",
         "| stage | settings | epochs | wall time | PublicTest accuracy |",
         "|---|---|---|---|---|",
-        *[_stage_row(i, c, m) for i, (c, m) in enumerate(stages, start=1)],
+        *[_stage_row(i, c, m, w) for i, ((c, m), w) in enumerate(zip(stages, where), start=1)],
         "",
         "Reproduce:",
         "",
@@ -116,7 +123,8 @@ def render(runs: list[Path], convert: dict | None, train_cmds: list[str], conver
     return "\n".join(lines) + "\n"
 
 
-def _check_inputs(runs: list[Path], convert: dict | None, train_cmds: list[str], name: str | None) -> None:
+def _check_inputs(runs: list[Path], convert: dict | None, train_cmds: list[str], name: str | None,
+                  hardware: list[str] | None = None) -> None:
     """A card must describe one model: every stage a finished run, one command per stage, and the
     conversion report of that model at int8 (what the card's conversion table shows)."""
     for run in runs:
@@ -124,6 +132,8 @@ def _check_inputs(runs: list[Path], convert: dict | None, train_cmds: list[str],
             raise SystemExit(f"error: {run}: not a finished training run (config.json and metrics.json)")
     if len(train_cmds) != len(runs):
         raise SystemExit(f"error: {len(runs)} runs but {len(train_cmds)} --train-command; give one per stage")
+    if hardware and len(hardware) not in {1, len(runs)}:
+        raise SystemExit(f"error: {len(runs)} runs but {len(hardware)} --hardware; give one, or one per stage")
     if convert:
         model = json.loads((runs[-1] / "config.json").read_text())["model"]
         if convert.get("model") not in {model, name}:
@@ -138,13 +148,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--convert", type=Path, default=None, help="the converter's <stem>.convert.json")
     ap.add_argument("--train-command", action="append", required=True, help="once per stage")
     ap.add_argument("--convert-command", default=None)
-    ap.add_argument("--hardware", default=None, help="default: this machine's CPU and core count")
+    ap.add_argument("--hardware", action="append", default=None,
+                    help="where the stages ran: once for all, or once per stage [this machine's CPU and core count]")
     ap.add_argument("--name", default=None, help="name of the shipped model, when it differs from the builder's")
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args(argv)
-    hardware = args.hardware or f"{cpu_model()}, {os.cpu_count()} cores, no GPU"
+    hardware = args.hardware or [f"{cpu_model()}, {os.cpu_count()} cores, no GPU"]
     convert = json.loads(args.convert.read_text()) if args.convert else None
-    _check_inputs(args.runs, convert, args.train_command, args.name)
+    _check_inputs(args.runs, convert, args.train_command, args.name, hardware)
+    hardware = hardware[0] if len(hardware) == 1 else hardware
     write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware, args.name))
     print(f"wrote {args.output}")
 
