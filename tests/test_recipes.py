@@ -175,3 +175,43 @@ def test_gpu_recipe_trains_a_variant_student_through_the_variant_recipe(tmp_path
     assert plain[:2] == ["fer-edge", "train"] and "--variant" not in plain
     assert variant[1:4] == ["-P", str(RECIPES / "ferfast_variant.py"), distill.S2W152]
     assert "--variant" not in variant and variant[variant.index("--aug-strength") + 1] == "0.6"
+
+
+def test_weight_average_keeps_a_greedy_soup_only_where_it_does_not_lose():
+    soup = _load_recipe(RECIPES / "weight_average.py")
+    a, b = [np.zeros((2, 2)), np.ones(3)], [np.full((2, 2), 2.0), np.full(3, 3.0)]
+    mean = soup.average([a, b], [0, 1])
+    np.testing.assert_array_equal(mean[0], np.ones((2, 2))) and np.testing.assert_array_equal(mean[1], np.full(3, 2.0))
+    # scores: model 2 best alone; adding 0 helps, adding 1 hurts
+    table = {(2,): 0.70, (0,): 0.65, (1,): 0.60, (2, 0): 0.71, (2, 0, 1): 0.69}
+    kept, best, alone = soup.greedy_soup(lambda members: table[tuple(members)], 3)
+    assert kept == [2, 0] and best == 0.71 and alone == [0.65, 0.60, 0.70]
+
+
+def test_weight_average_scores_saves_a_soup_and_refuses_another_architecture(tmp_path, fer_csv):
+    from fer_edge.train.models import build_ferfast
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        model = build_ferfast()
+        model.set_weights([w + rng.normal(0, 0.05, w.shape) for w in model.get_weights()])
+        model.save(tmp_path / f"{name}.keras")
+    build_ferfast(width=112).save(tmp_path / "narrow.keras")
+    recipe = [sys.executable, str(RECIPES / "weight_average.py"), "--data", str(fer_csv)]
+    done = subprocess.run([*recipe, str(tmp_path / "a.keras"), str(tmp_path / "b.keras"), "-o", str(tmp_path / "soup.keras")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "uniform average of all 2" in done.stdout and "greedy soup of" in done.stdout
+    kept = done.stdout.split("greedy soup of ")[1].split(":")[0]
+    soup = keras.saving.load_model(tmp_path / "soup.keras")
+    a = keras.saving.load_model(tmp_path / "a.keras")
+    b = keras.saving.load_model(tmp_path / "b.keras")
+    w = soup.get_weights()[0]
+    if kept == "2":
+        np.testing.assert_allclose(w, (a.get_weights()[0] + b.get_weights()[0]) / 2, atol=1e-6)
+    else:
+        assert any(np.array_equal(w, m.get_weights()[0]) for m in (a, b))
+    done = subprocess.run([*recipe, str(tmp_path / "a.keras"), str(tmp_path / "narrow.keras")], capture_output=True, text=True)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'narrow.keras'} is not the architecture of {tmp_path / 'a.keras'}: its weights do not average")
