@@ -18,6 +18,7 @@ from fer_edge.edge.console import quiet_native_stderr
 from fer_edge.edge.mediapipe_import import import_face_detection
 from fer_edge.edge.tracker import iou_matrix
 from fer_edge.errors import FerEdgeError
+from fer_edge.interrupts import interrupts_deferred
 from fer_edge.paths import face_detector_model
 
 CHECKSUM_FILE = "SHA256SUMS"
@@ -102,7 +103,8 @@ class FaceDetector:
         return found
 
     def _detect_rgb(self, rgb: np.ndarray) -> list[Detection]:
-        result = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
+        with interrupts_deferred():  # an Image cut short by Ctrl-C/SIGTERM prints a traceback when freed
+            result = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
         out = []
         for d in result.detections:
             bb = d.bounding_box

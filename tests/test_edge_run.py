@@ -346,9 +346,12 @@ def test_sigterm_and_sighup_end_a_run_like_ctrl_c_with_outputs_kept(tmp_path, ed
 
     out = tmp_path / "o.jsonl"
     env = {k: v for k, v in os.environ.items() if k not in NO_DISPLAY}
+    # Under `nohup` (a test run started so) SIGHUP is ignored, and `run` rightly keeps it ignored: the
+    # child gets the default disposition, as from a terminal.
     proc = subprocess.Popen([sys.executable, "-m", "fer_edge", "run", "--source", str(media("video03_emotions_woman.mp4")),
                              "--headless", "--jsonl", str(out), "--model", str(edge_model), "--threads", "1"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(getattr(signal, sig), signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not any(p.stat().st_size for p in tmp_path.glob(".o.jsonl*")) and time.monotonic() < deadline:
         time.sleep(0.05)  # until the first results are on disk, under the temporary name
@@ -368,6 +371,32 @@ def test_terminated_survives_pickling_with_its_exit_status():
 
     again = pickle.loads(pickle.dumps(Terminated(15)))
     assert isinstance(again, KeyboardInterrupt) and again.exit_code == 143 and str(again) == "SIGTERM"
+
+
+def test_a_signal_inside_a_deferred_block_acts_when_the_block_ends():
+    """A SIGTERM that lands while MediaPipe builds an Image would leave it half-built (its __del__
+    then prints a traceback): inside interrupts_deferred() it is held until the block ends."""
+    import signal
+
+    from fer_edge.errors import Terminated
+    from fer_edge.interrupts import interrupts_deferred
+
+    def handler(signum, _frame):
+        raise Terminated(signum)
+
+    before = signal.signal(signal.SIGTERM, handler)
+    try:
+        reached = []
+        with pytest.raises(Terminated) as stopped:
+            with interrupts_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                reached.append("after the signal")  # the block runs on to its end
+        assert reached == ["after the signal"] and stopped.value.exit_code == 143
+        assert signal.getsignal(signal.SIGTERM) is handler  # restored
+        with interrupts_deferred():  # no signal: nothing raised
+            pass
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def test_an_undecodable_video_is_one_line_on_the_real_stderr(tmp_path, edge_model):
