@@ -295,15 +295,14 @@ def main() -> int:
         all_runs += students_runs
         students = run_phase("students", students_runs, start + teachers_s + students_s, args, log)
         made += students.values()
-        variant_of = {r.base: ["--variant", r.variant] if r.variant else [] for r in students_runs}
-        finetune_runs = runs_of({f"{name}_ft": [*variant_of[name], "--init", str(model)]
-                                 for name, model in students.items()},
-                                [*FINETUNE_COMMON, *taught], FINETUNE_EPOCHS, grow=False)
         if args.no_finetune:
             log("no fine-tuning here (--no-finetune)")
-            finetune_runs = []
-        all_runs += finetune_runs
-        if finetune_runs:
+        elif students:
+            variant_of = {r.base: ["--variant", r.variant] if r.variant else [] for r in students_runs}
+            finetune_runs = runs_of({f"{name}_ft": [*variant_of[name], "--init", str(model)]
+                                     for name, model in students.items()},
+                                    [*FINETUNE_COMMON, *taught], FINETUNE_EPOCHS, grow=False)
+            all_runs += finetune_runs
             made += run_phase("fine-tune", finetune_runs, start + args.deadline_s, args, log).values()
     elif students_s:
         log("no teacher finished: no students")

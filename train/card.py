@@ -54,7 +54,8 @@ def render(runs: list[Path], convert: dict | None, train_cmds: list[str], conver
     machines, e.g. a GPU's then a CPU's: each row then says where it ran and on which backend)."""
     stages = [(json.loads((r / "config.json").read_text()), json.loads((r / "metrics.json").read_text())) for r in runs]
     cfg, metrics = stages[-1]
-    per_stage = [hardware] * len(stages) if isinstance(hardware, str) else list(hardware)
+    hardware = [hardware] if isinstance(hardware, str) else list(hardware)
+    per_stage = hardware * len(stages) if len(hardware) == 1 else hardware
     backends = [m["backend"] for _, m in stages]
     mixed = len(set(per_stage)) > 1 or len(set(backends)) > 1
     where = [f"; {hw}, Keras 3 on {b}" if mixed else "" for hw, b in zip(per_stage, backends)]
@@ -156,7 +157,6 @@ def main(argv: list[str] | None = None) -> None:
     hardware = args.hardware or [f"{cpu_model()}, {os.cpu_count()} cores, no GPU"]
     convert = json.loads(args.convert.read_text()) if args.convert else None
     _check_inputs(args.runs, convert, args.train_command, args.name, hardware)
-    hardware = hardware[0] if len(hardware) == 1 else hardware
     write_text(args.output, render(args.runs, convert, args.train_command, args.convert_command, hardware, args.name))
     print(f"wrote {args.output}")
 
