@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from fer_edge.data.cache import load
-from fer_edge.edge.detector import FaceDetector
+from fer_edge.edge.detector import DETECTORS, make_detector
 from fer_edge.faces import FER_SIZE, square_box
 
 
@@ -42,10 +42,10 @@ BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT_101,
 
 
 def measure(images: np.ndarray, scale: int, pad: int, min_confidence: float,
-            border: str = "grey") -> dict[str, np.ndarray]:
+            border: str = "grey", detector: str = DETECTORS[0]) -> dict[str, np.ndarray]:
     side = FER_SIZE * scale
     margins, dx, dy, aspect, scores, boxes = [], [], [], [], [], []
-    with FaceDetector(min_confidence=min_confidence) as det:
+    with make_detector(detector, min_confidence) as det:
         for img in images:
             big = cv2.resize(img, (side, side), interpolation=cv2.INTER_LINEAR)
             # "grey" fills with the image's own mean level, so the border adds no edges.
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pad", type=float, default=0.5, help="border per side, as a fraction of the image side")
     ap.add_argument("--border", choices=sorted(BORDERS), default="grey", help="how the border is filled")
     ap.add_argument("--min-confidence", type=float, default=0.5)
+    ap.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0],
+                    help="the runtime's detector, or MediaPipe's own (whole-pixel boxes) to compare")
     args = ap.parse_args(argv)
 
     part = load(args.data).split(args.split)
@@ -90,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     side = FER_SIZE * args.scale
     pad = int(round(args.pad * side))
     t0 = time.perf_counter()
-    m = measure(part.images[idx], args.scale, pad, args.min_confidence, args.border)
+    m = measure(part.images[idx], args.scale, pad, args.min_confidence, args.border, args.detector)
     elapsed = time.perf_counter() - t0
     n = len(m["margin"])
-    print(f"{args.split}: {len(idx)} images (seed {args.seed}), {side}x{side} + {pad} px "
+    print(f"{args.detector}, {args.split}: {len(idx)} images (seed {args.seed}), {side}x{side} + {pad} px "
           f"{args.border} border, min confidence {args.min_confidence}: "
           f"detected {n} ({n / len(idx):.1%}) in {elapsed:.1f} s")
     if n == 0:

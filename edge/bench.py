@@ -51,6 +51,7 @@ class BenchOptions:
     draw: bool = True
     min_confidence: float = 0.5
     startup_runs: int = 3  # 0: not measured
+    detector: str = "blazeface"  # edge.detector.make_detector's kind
 
 
 def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: int, warmup: int, draw: bool,
@@ -147,7 +148,7 @@ def model_entry(classifier: FaceClassifier | EnsembleClassifier) -> dict:
 def run_bench(opts: BenchOptions) -> dict:
     """All configurations (threads x capture thread on/off); the first is the headline, with
     `fer-edge run`'s default capture mode (off for files, on for cameras and streams)."""
-    from fer_edge.edge.detector import FaceDetector
+    from fer_edge.edge.detector import make_detector
     from fer_edge.edge.ensemble import load_classifier
 
     started_on = machine()
@@ -159,9 +160,10 @@ def run_bench(opts: BenchOptions) -> dict:
         load_classifier(opts.models, opts.threads[0])  # a bad model or ensemble fails here, before any timing
     opener().close()  # and a bad source too
     startup = (measure_startup(opts.camera, opts.source, [str(m) for m in opts.models], opts.threads[0],
-                               opts.min_confidence, opts.startup_runs, opts.size) if opts.startup_runs else None)
+                               opts.min_confidence, opts.startup_runs, opts.size, opts.detector)
+               if opts.startup_runs else None)
 
-    detector = FaceDetector(opts.min_confidence)
+    detector = make_detector(opts.detector, opts.min_confidence)
     runs = []
     try:
         first = opener()
@@ -196,7 +198,7 @@ def run_bench(opts: BenchOptions) -> dict:
                    "decoded_size": list(decoded) if decoded else None, "sizes_vary": sizes_vary,
                    "size": list(opts.size) if opts.size else (list(decoded) if decoded else None)},
         "model": model_entry(classifier),
-        "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence,
+        "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence, "detector": opts.detector,
         "machine": started_on, "load_average_end": load_average(),
         "runs": runs,
     })

@@ -9,8 +9,11 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
+DETECTORS = ("blazeface", "mediapipe")  # edge.detector.DETECTORS, kept here so --help loads no model code
+DETECTOR_HELP = ("Face detector: BlazeFace short-range on LiteRT, or the same model through MediaPipe's own runtime "
+                 "(installed separately: pip install --no-deps mediapipe absl-py certifi), for comparison.")
 # bench options that only the pipeline measurement uses (--classify-only refuses them)
-PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs")
+PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind")
 
 
 @click.command()
@@ -40,8 +43,10 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Read frames on their own thread: from a camera or stream always the newest frame (the "
                    "rest are dropped); from files, decoded ahead, every frame kept.  [default: on for "
                    "cameras and streams, off for files]")
+@click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DETECTORS[0], show_default=True,
+              help=DETECTOR_HELP)
 def run(camera, source, models, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
-        max_frames, resolution, capture_thread) -> None:
+        max_frames, resolution, capture_thread, detector_kind) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
@@ -55,7 +60,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     from pathlib import Path
 
     from fer_edge.edge.console import quiet_native_stderr
-    from fer_edge.edge.detector import FaceDetector
+    from fer_edge.edge.detector import make_detector
     from fer_edge.edge.display import Window, display_problem
     from fer_edge.edge.ensemble import load_classifier
     from fer_edge.edge.outputs import Outputs
@@ -88,7 +93,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     try:
         if capture_thread if capture_thread is not None else frames.live:
             frames = capture_reader(frames)
-        detector = FaceDetector(min_confidence)
+        detector = make_detector(detector_kind, min_confidence)
         pipeline = Pipeline(detector, classifier, smooth=smooth)
         window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
@@ -144,9 +149,11 @@ def _parse_threads(text: str) -> tuple[int, ...]:
                    "median is reported); 0 skips it.")
 @click.option("--classify-only", is_flag=True,
               help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
+@click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DETECTORS[0], show_default=True,
+              help=DETECTOR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def bench(camera, source, models, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,
-          startup_runs, classify_only, as_json) -> None:
+          startup_runs, classify_only, detector_kind, as_json) -> None:
     """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
     the real pipeline on this device.
 
@@ -185,6 +192,6 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
     size_wh = parse_size(size)
     opts = BenchOptions(camera=camera, source=source, models=tuple(Path(m) for m in models) or (default_model(),),
                         frames=frames, threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
-                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs)
+                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs, detector=detector_kind)
     report = run_bench(opts)
     click.echo(json.dumps(report) if as_json else pipeline_text(report))

@@ -1,7 +1,11 @@
-"""Face detection with MediaPipe's BlazeFace short-range model, loaded from the file in models/.
+"""Face detection: MediaPipe's BlazeFace short-range model (models/, checksum-verified) on LiteRT.
 
-The model file is checked against models/SHA256SUMS before use, so a damaged or swapped file
-gives a clear error instead of silently different boxes.
+The model runs on ai-edge-litert, the interpreter the expression model already uses, and its
+output is decoded by edge/blazeface.py the way MediaPipe's face-detection graph decodes it. The
+MediaPipe runtime is not needed: its aarch64 wheel dies with SIGILL on a Raspberry Pi 4's
+Cortex-A72, has no wheel for Python 3.13 on older releases, and its logging client reaches for a
+Google endpoint on every run. `make_detector("mediapipe")` still runs MediaPipe's own Tasks
+detector (edge/mediapipe_detector.py), as the reference the decoding is tested against.
 """
 
 from __future__ import annotations
@@ -11,23 +15,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from fer_edge.edge.console import quiet_native_stderr
-from fer_edge.edge.mediapipe_import import import_face_detection
-from fer_edge.edge.tracker import iou_matrix
+from fer_edge.edge import blazeface
 from fer_edge.errors import FerEdgeError
-from fer_edge.interrupts import interrupts_deferred
 from fer_edge.paths import face_detector_model
 
 CHECKSUM_FILE = "SHA256SUMS"
+DETECTORS = ("blazeface", "mediapipe")  # make_detector's kinds; the first is the default
 
 
 @dataclass(frozen=True)
 class Detection:
     box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
     score: float
+    # (x, y) frame pixels of blazeface.KEYPOINTS: eyes, nose tip, mouth centre, ear tragions
+    keypoints: tuple[tuple[float, float], ...] = ()
 
 
 def expected_sha256(model_path: Path) -> str | None:
@@ -57,96 +60,88 @@ def read_verified(model_path: Path) -> bytes:
     return data
 
 
+def check_confidence(min_confidence: float) -> float:
+    if not 0.0 <= min_confidence <= 1.0:
+        raise FerEdgeError(f"--min-confidence must lie in 0..1, got {min_confidence}")
+    return float(min_confidence)
+
+
+def check_frame(frame: np.ndarray) -> None:
+    """A ValueError for what no detector can read: the API's callers get it instead of a crash in native code."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"expected an image as a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image (as OpenCV reads it), got {frame.dtype}")
+    if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3, 4))):
+        raise ValueError(f"expected an (H, W) grey or (H, W, 3) BGR image, got shape {frame.shape}")
+    if frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise ValueError(f"expected an image of at least 1x1 pixels, got shape {frame.shape}")
+
+
 class FaceDetector:
-    """`detect(frame) -> [Detection]` for a BGR (OpenCV) or grey uint8 frame.
+    """`detect(frame) -> [Detection]` for a BGR (OpenCV), BGRA or grey uint8 frame, best score first."""
 
-    Runs in MediaPipe's IMAGE mode for every source: its VIDEO mode only adds a timestamp
-    check (BlazeFace has no temporal state), and tracking is done by edge.tracker.
-    """
-
-    def __init__(self, min_confidence: float = 0.5, model_path: str | os.PathLike | None = None):
-        if not 0.0 <= min_confidence <= 1.0:
-            raise FerEdgeError(f"--min-confidence must lie in 0..1, got {min_confidence}")
-        self._det = None
+    def __init__(self, min_confidence: float = 0.5, model_path: str | os.PathLike | None = None, threads: int = 1):
+        self.min_confidence = check_confidence(min_confidence)
         path = Path(model_path) if model_path is not None else face_detector_model()
         data = read_verified(path)
-        self._mp = import_face_detection()
-        options = self._mp.FaceDetectorOptions(
-            base_options=self._mp.BaseOptions(model_asset_buffer=data),
-            min_detection_confidence=float(min_confidence),
-        )
+        from ai_edge_litert.interpreter import Interpreter
+
+        from fer_edge.edge.console import quiet_native_stderr
+
         try:
             with quiet_native_stderr():
-                self._det = self._mp.FaceDetector.create_from_options(options)
-                # One warm-up call: the first detection allocates buffers (and logs about them),
-                # so it would otherwise show up as a slow first frame.
-                self.detect(np.zeros((128, 128, 3), np.uint8))
-        except (RuntimeError, ValueError) as exc:
-            self.close()
+                self._interp = Interpreter(model_content=data, num_threads=max(1, int(threads)))
+                self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
             raise FerEdgeError(f"{path}: not a usable face detector model ({exc})") from None
+        inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
+        shape = tuple(int(s) for s in inputs[0]["shape"]) if len(inputs) == 1 else ()
+        by_width = {int(o["shape"][-1]): o["index"] for o in outputs}
+        if (shape != (1, blazeface.INPUT_SIZE, blazeface.INPUT_SIZE, 3) or inputs[0]["dtype"] != np.float32
+                or sorted(by_width) != [1, blazeface.COORDS]):
+            raise FerEdgeError(f"{path}: not BlazeFace short-range (input {shape}, outputs of width {sorted(by_width)})")
+        self._input = inputs[0]["index"]
+        self._boxes, self._scores = by_width[blazeface.COORDS], by_width[1]
+        self._anchors = blazeface.ssd_anchors()
+        if self._interp.get_tensor(self._boxes).shape[1] != len(self._anchors):
+            raise FerEdgeError(f"{path}: not BlazeFace short-range ({len(self._anchors)} anchors expected)")
         self.path = path
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
-        if self._det is None:
+        if self._interp is None:
             raise RuntimeError("FaceDetector used after close()")
-        if frame.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 frame, got {frame.dtype}")
-        if frame.ndim == 2:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
-        elif frame.shape[2] == 4:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
-        else:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)  # always a fresh contiguous array
-        found = self._detect_rgb(rgb)
-        if any(d.box[0] <= 0 or d.box[1] <= 0 for d in found):
-            found = self._redetect_at_left_top(rgb, found)
-        return found
-
-    def _detect_rgb(self, rgb: np.ndarray) -> list[Detection]:
-        with interrupts_deferred():  # an Image cut short by Ctrl-C/SIGTERM prints a traceback when freed
-            result = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
-        out = []
-        for d in result.detections:
-            bb = d.bounding_box
-            if bb.width <= 0 or bb.height <= 0:
-                continue
-            score = float(d.categories[0].score) if d.categories else 0.0
-            out.append(Detection((float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height)), score))
-        return out
-
-    def _redetect_at_left_top(self, rgb: np.ndarray, found: list[Detection]) -> list[Detection]:
-        """MediaPipe clamps a box's left and top to 0 but keeps its size, so a face cut by the left or
-        top edge comes back slid into the frame (right and bottom are not clamped). Such a face is
-        detected again on the frame with a black border on those sides, where its box is whole, and
-        moved back; a detection the second pass does not confirm is kept as it was."""
-        at_edge = [d for d in found if d.box[0] <= 0 or d.box[1] <= 0]
-        side = int(max(max(d.box[2], d.box[3]) for d in at_edge)) + 1
-        left = side if any(d.box[0] <= 0 for d in at_edge) else 0
-        top = side if any(d.box[1] <= 0 for d in at_edge) else 0
-        padded = cv2.copyMakeBorder(rgb, top, 0, left, 0, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-        again = []
-        for d in self._detect_rgb(padded):
-            x, y, w, h = d.box
-            again.append(Detection((x - left, y - top, w, h), d.score))
-        if not again:
-            return found
-        ious = iou_matrix([d.box for d in found], [a.box for a in again])
-        out = []
-        for d, row in zip(found, ious):
-            if d in at_edge and row.max() >= 0.3:
-                d = again[int(row.argmax())]
-            out.append(d)
-        return out
+        check_frame(frame)
+        box = blazeface.letterbox_for(frame.shape[1], frame.shape[0])
+        self._interp.set_tensor(self._input, blazeface.input_tensor(frame, box))
+        self._interp.invoke()
+        scores = blazeface.scores_from_logits(self._interp.get_tensor(self._scores))
+        if not (scores >= self.min_confidence).any():  # the common frame: no face, nothing to decode
+            return []
+        boxes, points, kept = blazeface.decode(self._interp.get_tensor(self._boxes)[0], scores, self._anchors,
+                                               self.min_confidence)
+        boxes, points, kept = blazeface.weighted_nms(boxes, points, kept)
+        pixel_boxes, pixel_points = blazeface.to_frame(boxes, points, box)
+        return [Detection(tuple(map(float, b)), float(s), tuple((float(x), float(y)) for x, y in p))
+                for b, p, s in zip(pixel_boxes, pixel_points, kept)]
 
     def close(self) -> None:
-        # Closed explicitly: the task's __del__ at interpreter exit raises from its C library.
-        if self._det is not None:
-            with quiet_native_stderr():
-                self._det.close()
-            self._det = None
+        self._interp = None
 
     def __enter__(self) -> "FaceDetector":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def make_detector(kind: str = DETECTORS[0], min_confidence: float = 0.5, threads: int = 1):
+    """The face detector by name: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's Tasks
+    runtime, installed separately, for checking the first against it)."""
+    if kind == "blazeface":
+        return FaceDetector(min_confidence, threads=threads)
+    if kind == "mediapipe":
+        from fer_edge.edge.mediapipe_detector import MediaPipeFaceDetector
+
+        return MediaPipeFaceDetector(min_confidence)
+    raise FerEdgeError(f"unknown detector {kind!r}: use one of {', '.join(DETECTORS)}")

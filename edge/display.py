@@ -1,22 +1,26 @@
-"""The live window (OpenCV's highgui), and whether one can be opened at all.
+"""The live window, drawn with Tk, and whether one can be opened at all.
 
-OpenCV's pip wheels draw windows with Qt on X11; without a reachable X server Qt aborts the
-whole process (SIGABRT, no Python exception), so the display is checked before the first window.
+The device install uses OpenCV's headless build, which needs no GUI libraries (a Raspberry Pi OS
+Lite or a server has none) and so has no highgui windows. The window is Tk instead: Python's own
+toolkit, on the Raspberry Pi OS desktop already (`python3-tk`, which Thonny needs), a small apt
+package elsewhere. Tk draws on X11 (Wayland desktops run it through XWayland).
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
+import time
 
 import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
 
-WINDOW = "fer-edge"
-QUIT_KEYS = (ord("q"), ord("Q"), 27)  # q or Esc
+TITLE = "fer-edge"
+QUIT_KEYS = ("q", "Q", "Escape")
+TK_HINT = "Tk is not installed for this Python (on Debian or Raspberry Pi OS: sudo apt install python3-tk)"
+SCREEN_SHARE = 0.9  # a frame bigger than the screen opens scaled to this share of it
 
 
 def _x_server_reachable(display: str) -> bool:
@@ -41,11 +45,12 @@ def _x_server_reachable(display: str) -> bool:
         return False
 
 
-def _qt_platforms() -> set[str] | None:
-    """The Qt platform plugins bundled with this OpenCV (pip wheels: xcb only), or None when it
-    bundles none (a system OpenCV: its toolkit decides)."""
-    plugins = Path(cv2.__file__).parent / "qt" / "plugins" / "platforms"
-    return {p.name for p in plugins.iterdir()} if plugins.is_dir() else None
+def _tk_problem() -> str | None:
+    try:
+        import tkinter  # noqa: F401  (a missing python3-tk fails here, or on its libtk)
+    except ImportError:
+        return TK_HINT
+    return None
 
 
 def display_problem() -> str | None:
@@ -53,12 +58,23 @@ def display_problem() -> str | None:
     x11, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
     if not x11 and not wayland:
         return "no graphical session (DISPLAY and WAYLAND_DISPLAY are not set)"
-    if x11 and not _x_server_reachable(x11):
+    if not x11:
+        return "a Wayland session without X11 (DISPLAY is not set), and the window is drawn with Tk, on X11 or XWayland"
+    if not _x_server_reachable(x11):
         return f"cannot reach the X display {x11!r}"
-    platforms = _qt_platforms()
-    if not x11 and platforms is not None and not any("wayland" in name for name in platforms):
-        return "a Wayland session without X11 (DISPLAY is not set), and this OpenCV draws windows on X11 only"
-    return None
+    return _tk_problem()
+
+
+def fit(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
+    """(width, height) scaled to fit in box_w x box_h with its aspect ratio kept (at least 1x1)."""
+    scale = min(box_w / width, box_h / height)
+    return max(1, int(round(width * scale))), max(1, int(round(height * scale)))
+
+
+def ppm(image: np.ndarray) -> bytes:
+    """A BGR or grey frame as binary PPM, which Tk's photo images read without any other library."""
+    rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
+    return b"P6 %d %d 255\n" % (rgb.shape[1], rgb.shape[0]) + rgb.tobytes()
 
 
 class Window:
@@ -68,35 +84,68 @@ class Window:
         problem = display_problem()
         if problem:
             raise FerEdgeError(f"cannot show a window: {problem}; use --headless")
-        try:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
-        except cv2.error as exc:
-            raise FerEdgeError(f"cannot open a window ({str(exc).strip().splitlines()[-1]}); use --headless") from None
-        self._open = True
+        import tkinter
 
-    def _closed_by_user(self) -> bool:
+        self._tk = tkinter
         try:
-            return cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1
-        except cv2.error:
-            return True
+            self._root = tkinter.Tk(className=TITLE)
+        except tkinter.TclError as exc:
+            raise FerEdgeError(f"cannot open a window ({exc}); use --headless") from None
+        self._root.title(TITLE)
+        self._root.configure(background="black")
+        self._label = tkinter.Label(self._root, background="black", borderwidth=0, highlightthickness=0)
+        self._label.pack(fill="both", expand=True)
+        self._root.protocol("WM_DELETE_WINDOW", self._closed_by_user)
+        self._root.bind("<Key>", self._key)
+        self._photo = None
+        self._shown: tuple[int, int] | None = None  # size of the picture on screen
+        self._open, self._quit, self._pressed = True, False, False
+
+    def _closed_by_user(self) -> None:
+        self._quit = True
+
+    def _key(self, event) -> None:
+        self._pressed = True
+        if event.keysym in QUIT_KEYS:
+            self._quit = True
+
+    def _target_size(self, width: int, height: int) -> tuple[int, int]:
+        if self._shown is None:  # first frame: its own size, unless bigger than the screen
+            screen_w, screen_h = self._root.winfo_screenwidth(), self._root.winfo_screenheight()
+            if width <= screen_w * SCREEN_SHARE and height <= screen_h * SCREEN_SHARE:
+                return width, height
+            return fit(width, height, int(screen_w * SCREEN_SHARE), int(screen_h * SCREEN_SHARE))
+        # afterwards the label's size, which follows the window when the user resizes it
+        box_w, box_h = self._label.winfo_width(), self._label.winfo_height()
+        if box_w <= 1 or box_h <= 1:
+            return self._shown
+        return fit(width, height, box_w, box_h)
 
     def show(self, image: np.ndarray, still: bool = False) -> bool:
         """Show a frame; for a still image wait until a key is pressed or the window is closed."""
-        cv2.imshow(WINDOW, image)
-        while True:
-            key = cv2.waitKey(100 if still else 1)
-            if key != -1 and (key & 0xFF) in QUIT_KEYS:
-                return False
-            if self._closed_by_user():
-                return False
-            if not still or key != -1:
-                return True
+        if self._quit:
+            return False
+        h, w = image.shape[:2]
+        size = self._target_size(w, h)
+        if size != (w, h):
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR)
+        try:
+            self._photo = self._tk.PhotoImage(master=self._root, data=ppm(image), format="PPM")
+            self._label.configure(image=self._photo)
+            self._shown = size
+            self._pressed = False
+            self._root.update()
+            while still and not (self._pressed or self._quit):
+                time.sleep(0.03)
+                self._root.update()
+        except self._tk.TclError:  # the window was destroyed under us
+            self._quit = True
+        return not self._quit
 
     def close(self) -> None:
         if self._open:
             try:
-                cv2.destroyWindow(WINDOW)
-                cv2.waitKey(1)  # lets the GUI thread actually remove it
-            except cv2.error:
+                self._root.destroy()
+            except self._tk.TclError:
                 pass
             self._open = False

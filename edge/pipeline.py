@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fer_edge.edge.classifier import FaceClassifier
-from fer_edge.edge.detector import FaceDetector
 from fer_edge.edge.ensemble import EnsembleClassifier
 from fer_edge.edge.tracker import FaceTracker
 from fer_edge.faces import crop_square, faces_batch
@@ -43,9 +42,11 @@ def clip_box(box: tuple[float, float, float, float], width: int, height: int) ->
 
 
 class Pipeline:
-    """Detector, classifier and tracker wired together; `process(image)` handles one frame."""
+    """Detector, classifier and tracker wired together; `process(image)` handles one frame.
 
-    def __init__(self, detector: FaceDetector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
+    `detector` is anything with `detect(frame) -> [edge.detector.Detection]` (edge.detector.make_detector)."""
+
+    def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
                  margin: float | None = None):
         self.detector = detector
         self.classifier = classifier

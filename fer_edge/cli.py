@@ -56,6 +56,14 @@ class _Group(click.Group):
         except BrokenPipeError:  # e.g. `--jsonl - | head`
             sys.stderr.close()
             ctx.exit(0)
+        except (ImportError, OSError) as exc:  # a native library the OS lacks (libGL, libcamera, ...)
+            from fer_edge.native_libs import missing_library_message
+
+            line = missing_library_message(exc)
+            if line is None:
+                raise
+            click.echo(f"error: {line}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

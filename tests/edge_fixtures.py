@@ -212,6 +212,25 @@ def mjpeg_stream(jpeg: bytes, frames: int, interval: float = 0.01):
         server.server_close()
 
 
+@pytest.fixture(scope="session")
+def virtual_display():
+    """An Xvfb X server for the session (the window tests); its DISPLAY name. Skips without Xvfb."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb not installed")
+    name = ":%d" % (90 + os.getpid() % 100)
+    xvfb = subprocess.Popen(["Xvfb", name, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(f"/tmp/.X11-unix/X{name[1:]}"):
+                break
+            time.sleep(0.05)
+        yield name
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
 # ----------------------------------------------------------------------------- model builder
 def _build(out_dir: Path) -> None:  # runs in a subprocess: the only place that imports TensorFlow
     import keras

@@ -1,14 +1,17 @@
-"""The MediaPipe face detector on real photos, and its model-file checks."""
+"""The face detector (BlazeFace on LiteRT) on real photos, its model-file and frame checks, and the
+MediaPipe reference backend's import hygiene."""
 
+import importlib.util
 import shutil
 
 import cv2
+import numpy as np
 import pytest
 from edge_fixtures import media, run_python
 
-from fer_edge.edge.detector import FaceDetector, expected_sha256
+from fer_edge.edge.detector import FaceDetector, expected_sha256, make_detector
 from fer_edge.errors import FerEdgeError
-from fer_edge.paths import face_detector_model
+from fer_edge.paths import default_model, face_detector_model
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +47,8 @@ def test_several_faces_on_a_group_photo(detector):
 
 @pytest.mark.parametrize("cut", ["left", "top", "left and top", "right"])
 def test_a_face_cut_by_the_frame_edge_keeps_its_box_past_the_edge(detector, cut):
-    """MediaPipe clamps left and top to 0 and keeps the size, sliding such a box into the frame."""
+    """The box of a face cut by the frame edge reaches past that edge, where the face would be (MediaPipe's
+    own runtime clamps left and top to 0 and keeps the size, sliding such a box into the frame)."""
     image = cv2.imread(str(media("face04_surprised.jpg")))
     (whole,) = detector.detect(image)
     x0, y0, w0, _ = whole.box  # 165, 93, 182: cut 54 px (30%) of the face off on the left or top
@@ -83,17 +87,42 @@ def test_unlisted_file_that_is_no_model_is_refused(tmp_path):
         FaceDetector(model_path=bogus)
 
 
+def test_a_tflite_model_that_is_not_blazeface_is_refused():
+    with pytest.raises(FerEdgeError, match="not BlazeFace short-range"):
+        FaceDetector(model_path=default_model())  # the expression model: a valid TFLite file
+
+
 def test_confidence_out_of_range_is_refused():
     with pytest.raises(FerEdgeError, match="min-confidence"):
         FaceDetector(min_confidence=1.5)
+    with pytest.raises(FerEdgeError, match="unknown detector"):
+        make_detector("haar")
 
 
+@pytest.mark.parametrize("frame, message", [
+    (None, "numpy array"), (np.zeros((10, 10, 3), np.float32), "uint8"), (np.zeros((4, 10, 10, 3), np.uint8), "shape"),
+    (np.zeros((10, 10, 2), np.uint8), "shape"), (np.zeros((0, 10, 3), np.uint8), "at least 1x1")])
+def test_frames_no_detector_can_read_are_a_value_error(detector, frame, message):
+    with pytest.raises(ValueError, match=message):
+        detector.detect(frame)
+
+
+def test_tiny_and_huge_frames_are_detected_without_error(detector):
+    assert detector.detect(np.zeros((1, 1, 3), np.uint8)) == []
+    assert detector.detect(np.zeros((3000, 40, 3), np.uint8)) == []
+
+
+needs_mediapipe = pytest.mark.skipif(importlib.util.find_spec("mediapipe") is None,
+                                     reason="mediapipe (the reference backend) is not installed")
+
+
+@needs_mediapipe
 def test_detector_import_does_not_load_tensorflow_but_leaves_it_importable():
     """mediapipe would import all of TensorFlow; edge.detector keeps it out and stays harmless to hosts."""
     code = (
         "import sys\n"
-        "from fer_edge.edge.detector import FaceDetector\n"
-        "d = FaceDetector(); d.close()\n"
+        "from fer_edge.edge.detector import make_detector\n"
+        "d = make_detector('mediapipe'); d.close()\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF loaded'\n"
         "assert 'tensorflow' not in sys.modules\n"
         "import importlib.util\n"
@@ -105,13 +134,14 @@ def test_detector_import_does_not_load_tensorflow_but_leaves_it_importable():
     assert proc.stdout.strip() == "ok"
 
 
+@needs_mediapipe
 def test_detector_loads_only_face_detection_of_mediapipe_and_a_full_import_still_works():
     """Start-up on a Pi: mediapipe's package imports pull every task and matplotlib.pyplot; the
     detector loads only what face detection needs, and leaves `import mediapipe` intact for others."""
     code = (
         "import sys, numpy as np\n"
-        "from fer_edge.edge.detector import FaceDetector\n"
-        "d = FaceDetector()\n"
+        "from fer_edge.edge.detector import make_detector\n"
+        "d = make_detector('mediapipe')\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
         "assert not [m for m in sys.modules if m.startswith(('mediapipe.tasks.python.audio', "
         "'mediapipe.tasks.python.text', 'mediapipe.tasks.python.vision.pose'))], 'other tasks loaded'\n"

@@ -21,6 +21,7 @@ from edge_fixtures import (  # noqa: F401 (fixtures)
     fake_webcam,
     media,
     mjpeg_stream,
+    virtual_display,
 )
 
 from fer_edge.cli import cli
@@ -312,29 +313,33 @@ def test_edge_path_never_imports_tensorflow(tmp_path, edge_model, mode):
 
 
 # ----------------------------------------------------------------------------- window
-@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed")
-def test_window_on_a_virtual_display(tmp_path, edge_model):
-    """The default when a display exists: a window (run in a subprocess: Qt aborts on failure)."""
-    display = ":%d" % (90 + os.getpid() % 100)
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        sock = f"/tmp/.X11-unix/X{display[1:]}"
-        for _ in range(50):
-            if os.path.exists(sock):
-                break
-            subprocess.run(["sleep", "0.1"])
-        env = {**os.environ, "DISPLAY": display}
-        env.pop("WAYLAND_DISPLAY", None)
-        proc = subprocess.run([sys.executable, "-m", "fer_edge", "run", "--source",
-                               str(media("video01_single_face_neutral_to_smile.mp4")), "--max-frames", "5",
-                               "--model", str(edge_model)], cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=120)
-    finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+def test_window_on_a_virtual_display(tmp_path, edge_model, virtual_display):
+    """The default when a display exists: a Tk window (headless OpenCV has none of its own)."""
+    env = {**os.environ, "DISPLAY": virtual_display}
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-m", "fer_edge", "run", "--source",
+                           str(media("video01_single_face_neutral_to_smile.mp4")), "--max-frames", "5",
+                           "--model", str(edge_model)], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "5 frames, 5 faces" in proc.stderr and "draw" in proc.stderr
+
+
+def test_window_shows_frames_fits_big_ones_on_screen_and_quits_on_q(monkeypatch, virtual_display):
+    from fer_edge.edge.display import Window
+
+    monkeypatch.setenv("DISPLAY", virtual_display)
+    window = Window()
+    try:
+        assert window.show(np.zeros((1200, 1600, 3), np.uint8))  # the Xvfb screen is 800x600
+        assert window._shown == (720, 540)  # 90% of the screen, aspect kept
+        window._root.event_generate("<KeyPress>", keysym="x", when="tail")
+        assert window.show(np.zeros((1200, 1600, 3), np.uint8), still=True)  # any other key moves on
+        window._root.event_generate("<KeyPress>", keysym="q", when="tail")
+        assert not window.show(np.zeros((1200, 1600, 3), np.uint8), still=True)
+        assert not window.show(np.zeros((120, 160, 3), np.uint8))  # stays closed
+    finally:
+        window.close()
 
 
 # ----------------------------------------------------------------------------- signals
@@ -412,17 +417,21 @@ def test_an_undecodable_video_is_one_line_on_the_real_stderr(tmp_path, edge_mode
                                                 "this OpenCV cannot decode)"]
 
 
-def test_a_wayland_session_without_x11_is_no_display_for_opencv_s_x11_only_windows(monkeypatch, tmp_path):
+def test_a_wayland_session_without_x11_is_no_display_for_tk_windows(monkeypatch):
     from fer_edge.edge import display
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    monkeypatch.setattr(display, "_qt_platforms", lambda: {"libqxcb.so"})  # what the pip wheels bundle
     assert "Wayland session without X11" in display.display_problem()
-    monkeypatch.setattr(display, "_qt_platforms", lambda: {"libqxcb.so", "libqwayland-egl.so"})
-    assert display.display_problem() is None
-    monkeypatch.setattr(display, "_qt_platforms", lambda: None)  # a system OpenCV: its toolkit decides
-    assert display.display_problem() is None
+
+
+def test_no_tk_is_no_display_and_names_the_apt_package(monkeypatch):
+    from fer_edge.edge import display
+
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(display, "_x_server_reachable", lambda name: True)
+    monkeypatch.setitem(sys.modules, "tkinter", None)  # as on a Python without python3-tk
+    assert "sudo apt install python3-tk" in display.display_problem()
 
 
 @pytest.mark.parametrize("args, message", [
