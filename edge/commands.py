@@ -9,6 +9,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
+SERVE_DEFAULT = "127.0.0.1:8080"  # `--serve` alone (edge/serve.py's DEFAULT_HOST and DEFAULT_PORT)
 DETECTORS = ("blazeface", "mediapipe")  # edge.detector.DETECTORS, kept here so --help loads no model code
 DETECTOR_HELP = ("Face detector: BlazeFace short-range on LiteRT, or the same model through MediaPipe's own runtime "
                  "(installed separately: pip install --no-deps mediapipe absl-py certifi), for comparison.")
@@ -45,8 +46,23 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
                    "cameras and streams, off for files]")
 @click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DETECTORS[0], show_default=True,
               help=DETECTOR_HELP)
+@click.option("--serve", metavar="[HOST:]PORT", is_flag=False, flag_value=SERVE_DEFAULT,
+              help=f"Serve a live view to a browser: the annotated video, each face's scores and timeline, FPS and "
+                   f"latency (`--serve` alone: {SERVE_DEFAULT}). An address other than loopback needs an access "
+                   f"token, printed at start.")
+@click.option("--serve-token", metavar="TOKEN", envvar="FER_EDGE_SERVE_TOKEN", show_envvar=True,
+              help="The live view's access token (8+ of A-Z a-z 0-9 . _ ~ -); required from viewers when given.  "
+                   "[default: none on loopback, else generated]")
+@click.option("--serve-fps", default=10, show_default=True, type=click.IntRange(1, 30),
+              help="Most video frames a second sent to viewers (JPEG encoding costs CPU only while someone watches).")
+@click.option("--serve-viewers", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="Most browsers watching at once; more are refused (503).")
+@click.option("--realtime", is_flag=True,
+              help="Play a video file at its own frame rate, as a camera would deliver it (to watch it with --serve "
+                   "or in the window), not as fast as the pipeline runs.")
 def run(camera, source, models, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
-        max_frames, resolution, capture_thread, detector_kind) -> None:
+        max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
+        realtime) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
@@ -54,6 +70,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     fer-edge run --camera 0 --headless --jsonl -   (JSON lines on stdout)
     fer-edge run --source clip.mp4 --headless --output-video out.mp4 --jsonl out.jsonl
     fer-edge run --source photos/ --headless --csv faces.csv
+    fer-edge run --camera picam --serve            (watch at http://127.0.0.1:8080/)
 
     In the window, q or Esc quits; Ctrl+C stops any run, and files written so far are kept.
     """
@@ -76,8 +93,19 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
         display = problem is None
     elif display and problem:
         raise FerEdgeError(f"cannot show a window: {problem}; use --headless")
-    if not display and not (output_video or jsonl or csv_path):
-        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl or --csv")
+    if not display and not (output_video or jsonl or csv_path or serve):
+        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl, --csv or "
+                           "--serve")
+    serve_only = [option for name, option in given_on_command_line().items()
+                  if name in ("serve_token", "serve_fps", "serve_viewers")]
+    if serve_only and not serve:
+        raise FerEdgeError(f"{', '.join(serve_only)}: only used with --serve")
+    if serve:
+        from fer_edge.edge.serve import check_token, parse_address
+
+        serve_address = parse_address(serve)
+        if serve_token is not None:
+            check_token(serve_token)
     if source is not None and Path(source).exists():
         src = Path(source).resolve()
         for target in (output_video, jsonl, csv_path):
@@ -89,22 +117,37 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
         classifier = load_classifier([Path(m) for m in models] or [default_model()], threads)
     frames = open_source(camera, source, size)
     single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
-    detector = outputs = window = None
+    detector = outputs = window = view = None
     try:
         if capture_thread if capture_thread is not None else frames.live:
             frames = capture_reader(frames)
+        if realtime and not frames.live:
+            from fer_edge.edge.realtime import RealtimeSource
+
+            frames = RealtimeSource(frames)
+        if serve:  # before the outputs: a port in use leaves no temp files
+            from fer_edge.edge.console import info
+            from fer_edge.edge.serve import LiveView
+
+            hint = ("the file is read as fast as the pipeline runs: add --realtime to watch it at its own speed"
+                    if not frames.live and frames.sequence and not realtime else None)
+            view = LiveView(*serve_address, classifier.labels, frames.name, token=serve_token, fps=serve_fps,
+                            max_viewers=serve_viewers, hint=hint).start()
+            info(view.start_message())
         detector = make_detector(detector_kind, min_confidence)
         pipeline = Pipeline(detector, classifier, smooth=smooth)
         window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
                           video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
                           single_image=single_image)
-        run_loop(frames, pipeline, outputs, window, max_frames)
+        run_loop(frames, pipeline, outputs, window, max_frames, observers=[view.publish] if view else ())
     except BaseException:
         if outputs is not None:
             outputs.close(commit=False)  # no-op once the loop has closed them; else nothing is kept
         raise
     finally:
+        if view is not None:
+            view.close()  # the page says the run ended; the outputs are closed already
         if window is not None:
             window.close()
         if detector is not None:

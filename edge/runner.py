@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
@@ -13,9 +14,13 @@ from fer_edge.edge.console import info
 from fer_edge.edge.display import Window
 from fer_edge.edge.draw import annotate
 from fer_edge.edge.outputs import Outputs
-from fer_edge.edge.pipeline import STAGES, Pipeline
-from fer_edge.edge.sources import SourceLost, Source
+from fer_edge.edge.pipeline import STAGES, FrameResult, Pipeline
+from fer_edge.edge.sources import Frame, SourceLost, Source
 from fer_edge.errors import FerEdgeError, Terminated
+
+# Told of every frame: (frame, annotated image or None when nothing drew one, result, the smoothed
+# FPS). Called on the frame loop's thread, so it must only hand over references (edge/serve.py).
+Observer = Callable[[Frame, "object | None", FrameResult, "float | None"], None]
 
 
 def _count(n: int, noun: str) -> str:
@@ -58,7 +63,7 @@ class _Stop(Exception):
 
 
 def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | None = None,
-        max_frames: int | None = None) -> Summary:
+        max_frames: int | None = None, observers: Sequence[Observer] = ()) -> Summary:
     """Process frames until the source ends, max_frames, q/Esc in the window, or Ctrl+C.
 
     Outputs are committed (renamed into place) when the run ends normally, is interrupted, or
@@ -102,6 +107,8 @@ def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | N
             loop = time.perf_counter() - t0
             if loop > 0:  # smoothed for the overlay, so the number is readable
                 shown_fps = 1.0 / loop if shown_fps is None else 0.9 * shown_fps + 0.1 / loop
+            for observe in observers:
+                observe(frame, annotated, result, shown_fps)
             bar.update(1)
         if max_frames is not None and summary.frames >= max_frames:
             summary.ended = f"--max-frames {max_frames}"
