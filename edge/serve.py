@@ -321,13 +321,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not view._streams.acquire(blocking=False):
             self._busy(body)
             return
+        view._viewer(+1)
         try:
             try:
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
             except OSError:
                 pass
             self._start(200, f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-            view._viewer(+1)
             seq = -1
             while True:
                 got = view.wait_jpeg(seq, KEEPALIVE_S)
