@@ -287,7 +287,8 @@ def test_a_slow_viewer_gets_dropped_frames_and_never_stalls_the_run(view, monkey
         while time.monotonic() - start < 3.0:  # the slow one reads nothing for 3 s
             fast_got.append(fast.part())
         assert feeder.published - published_before > 150  # ~100 a second: the loop never waited
-        assert max(feeder.publish_s) < 0.05 and np.median(feeder.publish_s) < 0.001
+        # Never held up by the stalled write (1.5 s here); the odd long one is the OS scheduling a busy machine.
+        assert max(feeder.publish_s) < 0.25 and np.median(feeder.publish_s) < 0.001
         assert len(fast_got) >= 20 and all(p is not None for p in fast_got)  # ~20 a second to the other one
         # The stalled one was dropped: its slot is free, the other still counts.
         assert wait_until(lambda: view.viewers == 1, 5)
