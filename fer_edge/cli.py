@@ -122,7 +122,7 @@ def data_prepare(path: str, output: str) -> None:
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("--split", default="Training", show_default=True)
 @click.option("-n", "--samples", default=500, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))  # numpy takes no negative seed
 @click.option("-o", "--output", required=True, type=click.Path(path_type=str),
               help="Cache file to write: .npz, or .npz.xz (compressed); a folder gets sample.npz inside.")
 def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> None:

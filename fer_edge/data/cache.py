@@ -25,12 +25,16 @@ from fer_edge.data.dataset import Dataset, Split
 from fer_edge.data.pixel_coding import med_residuals, med_restore
 from fer_edge.data.readers import read_source
 from fer_edge.errors import FerEdgeError
+from fer_edge.faces import FER_SIZE
+from fer_edge.labels import NUM_CLASSES
 
 CACHE_FORMAT = 1
 CODED_FORMAT = 2  # a .npz.xz whose images are MED residuals (pixel_coding); older readers refuse it
 # Part of the transparent cache's key: raised whenever the readers would parse a source differently
 # (2: header case and byte-order marks, 2026-11-26), so caches parsed by older code are not served.
 READER_VERSION = 2
+# Most a data file may hold once decompressed (FER2013 whole: 83 MB), checked before it is read.
+MAX_DATA_BYTES = 2 << 30
 
 
 def cache_dir() -> Path:
@@ -86,20 +90,54 @@ def save_npz(dataset: Dataset, out: str | os.PathLike) -> Path:
     return out
 
 
+def _xz_bytes(path: str | os.PathLike) -> bytes:
+    """A .npz.xz's content, decompressed only up to MAX_DATA_BYTES (a few kilobytes of xz can
+    claim gigabytes)."""
+    dec = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    data = dec.decompress(Path(path).read_bytes(), max_length=MAX_DATA_BYTES + 1)
+    if len(data) > MAX_DATA_BYTES:
+        raise FerEdgeError(f"{path}: decompresses to more than {MAX_DATA_BYTES >> 30} GiB; not a fer-edge data cache")
+    if not dec.eof:
+        raise EOFError("compressed data ends early (truncated file?)")
+    return data
+
+
+def _checked_split(path, name: str, images: np.ndarray, labels: np.ndarray) -> Split:
+    """A split as the rest of the code expects it: (N, 48, 48) uint8 faces, N labels in 0..6 (a
+    hand-made file with other shapes or labels would pass `data info` and fail later, deep inside)."""
+    where = f"{path}: split {name!r}"
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (FER_SIZE, FER_SIZE):
+        raise FerEdgeError(f"{where}: faces of shape {images.shape[1:]} {images.dtype}, expected "
+                           f"{FER_SIZE}x{FER_SIZE} uint8")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0] or labels.dtype.kind not in "iu":
+        raise FerEdgeError(f"{where}: {labels.shape} {labels.dtype} labels for {images.shape[0]} faces")
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise FerEdgeError(f"{where}: label {int(labels[(labels < 0) | (labels >= NUM_CLASSES)][0])} outside "
+                           f"0..{NUM_CLASSES - 1}")
+    return Split(images=images, labels=labels.astype(np.int64))
+
+
 def load_npz(path: str | os.PathLike) -> Dataset:
     try:
-        source = io.BytesIO(lzma.decompress(Path(path).read_bytes())) if str(path).endswith(".xz") else path
+        source = io.BytesIO(_xz_bytes(path)) if str(path).endswith(".xz") else path
         with np.load(source) as z:
+            declared = sum(info.file_size for info in z.zip.infolist())
+            if declared > MAX_DATA_BYTES:  # what the arrays would take, before any is read
+                raise FerEdgeError(f"{path}: holds {declared / 1e9:.1f} GB of arrays, more than "
+                                   f"{MAX_DATA_BYTES >> 30} GiB; not a fer-edge data cache")
             meta = json.loads(bytes(z["meta"]).decode())
             if meta.get("format") not in (CACHE_FORMAT, CODED_FORMAT):
                 raise FerEdgeError(f"{path}: cache format {meta.get('format')} is not {CACHE_FORMAT} or "
                                    f"{CODED_FORMAT}; prepare it again")
             coded = meta.get("coding") == "med"
+            if not isinstance(meta["source"], str) or not all(isinstance(n, str) for n in meta["splits"]):
+                raise TypeError("meta: source and split names must be text")
             ds = Dataset(source=meta["source"])
             for i, name in enumerate(meta["splits"]):
-                images = z[f"images_{i}"]
-                ds.splits[name] = Split(images=med_restore(images) if coded else images,
-                                        labels=z[f"labels_{i}"].astype(np.int64))
+                images, labels = z[f"images_{i}"], z[f"labels_{i}"]
+                if coded and images.shape[1:] == (FER_SIZE, FER_SIZE) and images.dtype == np.uint8:
+                    images = med_restore(images)
+                ds.splits[name] = _checked_split(path, name, images, labels)
             return ds
     except (KeyError, ValueError, OSError, EOFError, AttributeError, TypeError, zipfile.BadZipFile,
             lzma.LZMAError) as exc:  # EOFError: an empty file; AttributeError, TypeError: a foreign `meta`

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import lzma
 import os
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
-from typing import IO, Iterable
+from typing import IO, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -18,6 +20,7 @@ from tqdm import tqdm
 from fer_edge.data.dataset import Dataset, group_rows
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import FER_SIZE, resize_square, to_gray
+from fer_edge.image_header import check_image_budget
 from fer_edge.labels import label_index
 
 PIXELS = FER_SIZE * FER_SIZE
@@ -36,6 +39,15 @@ FOLDER_SPLITS = {
 
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
+# What gzip, bz2 and xz raise on damaged data: EOFError when cut short, zlib's and lzma's own errors,
+# OSError (BadGzipFile, bz2's "Invalid data stream") for the rest.
+DECOMPRESS_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+# A FER2013 row is about 9 KB of text; a line of a megabyte is not one.
+MAX_LINE = 1 << 20
+# Budgets checked before reading or decoding an image of a folder, tar or zip: its stored size and
+# the pixels its header claims (a face picture is far below both; a decompression bomb is not).
+MAX_IMAGE_BYTES = 64 << 20
+MAX_IMAGE_PIXELS = 1 << 25  # 33.5 megapixels: decoded as 16-bit RGBA, 268 MB
 
 
 def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
@@ -50,7 +62,7 @@ def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
             with open(chosen, newline="", encoding="utf-8-sig", errors="replace") as fh:
                 return read_csv(fh, chosen, progress)
         return read_image_folder(p)
-    if tarfile.is_tarfile(p):
+    if _is_tar(p):
         return read_tar(p, progress)
     if zipfile.is_zipfile(p):
         return read_zip(p, progress)
@@ -62,6 +74,15 @@ def read_source(path: str | os.PathLike, progress: bool = False) -> Dataset:
         raise FerEdgeError(f"{p}: not a FER2013 CSV, tar/zip archive or image folder")
     with open(p, newline="", encoding="utf-8-sig", errors="replace") as fh:  # -sig: Excel's byte-order mark
         return read_csv(fh, str(p), progress)
+
+
+def _is_tar(p: Path) -> bool:
+    """tarfile.is_tarfile, except that a damaged compressed file (a .tar.gz cut short) is an error
+    here: is_tarfile lets the decompressor's EOFError or zlib.error out."""
+    try:
+        return tarfile.is_tarfile(p)
+    except DECOMPRESS_ERRORS as exc:
+        raise FerEdgeError(f"{p}: not a readable tar or zip archive ({type(exc).__name__}: {exc})") from None
 
 
 def _header_names(first_line: bytes) -> set[str]:
@@ -85,9 +106,29 @@ def _pick_csv(candidates: list[tuple[str, callable]]) -> str:
     return min(candidates, key=rank)[0]
 
 
+def _bounded_lines(stream: IO[str], name: str) -> Iterator[str]:
+    """The stream's lines, refusing one longer than MAX_LINE: reading a newline-free gigabyte (a
+    compressed archive makes one from a few kilobytes) would otherwise hold it all in memory."""
+    line_no = 0
+    while True:
+        line = stream.readline(MAX_LINE)
+        if not line:
+            return
+        line_no += 1
+        if len(line) == MAX_LINE and not line.endswith("\n"):
+            raise FerEdgeError(f"{name}: line {line_no} is longer than {MAX_LINE} characters; not a FER2013 CSV")
+        yield line
+
+
 def read_csv(stream: IO[str], name: str, progress: bool = False) -> Dataset:
     """Kaggle's columns: emotion, pixels (2304 grey levels), Usage (optional; Training if absent)."""
-    reader = csv.reader(stream)
+    try:
+        return _read_csv_rows(csv.reader(_bounded_lines(stream, name)), name, progress)
+    except csv.Error as exc:  # a field past csv's size limit, a NUL byte: not Kaggle's file
+        raise FerEdgeError(f"{name}: not a FER2013 CSV ({exc})") from None
+
+
+def _read_csv_rows(reader, name: str, progress: bool) -> Dataset:
     try:
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
     except StopIteration:
@@ -119,9 +160,10 @@ def read_csv(stream: IO[str], name: str, progress: bool = False) -> Dataset:
 
 
 def _parse_pixels(text: str, where: str) -> np.ndarray:
-    # np.fromstring's text mode parses in C: the whole 35,887-row file in a few seconds.
+    # np.fromstring's text mode parses in C: the whole 35,887-row file in a few seconds. 64-bit, as
+    # 32-bit wraps (4294967301 became 5); strtoll saturates larger numbers, which the range check refuses.
     try:
-        values = np.fromstring(text, dtype=np.int32, sep=" ")
+        values = np.fromstring(text, dtype=np.int64, sep=" ")
     except ValueError:
         values = np.array([], dtype=np.int32)
     if values.size == PIXELS:  # fast path; np.fromstring stops quietly at junk after the last number
@@ -159,9 +201,9 @@ def read_tar(path: Path, progress: bool = False) -> Dataset:
                 with tar.extractfile(member) as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
                     return read_csv(text, f"{path}:{member.name}", progress)
-            files = ((m.name, lambda m=m: tar.extractfile(m).read()) for m in members if m.isfile())
+            files = ((m.name, m.size, lambda m=m: tar.extractfile(m).read()) for m in members if m.isfile())
             return _read_image_members(path, files)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, *DECOMPRESS_ERRORS) as exc:
         raise FerEdgeError(f"{path}: unreadable tar archive ({exc})") from None
 
 
@@ -177,9 +219,10 @@ def read_zip(path: Path, progress: bool = False) -> Dataset:
                 with zf.open(member) as raw:
                     text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
                     return read_csv(text, f"{path}:{member}", progress)
-            files = ((n, lambda n=n: zf.read(n)) for n in names if not n.endswith("/"))
+            files = ((i.filename, i.file_size, lambda i=i: zf.read(i)) for i in zf.infolist() if not i.is_dir())
             return _read_image_members(path, files)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, *DECOMPRESS_ERRORS, NotImplementedError, RuntimeError) as exc:
+        # NotImplementedError: a compression method zipfile lacks; RuntimeError: an encrypted member
         raise FerEdgeError(f"{path}: unreadable zip archive ({exc})") from None
 
 
@@ -202,6 +245,7 @@ def _macos_metadata(parts: tuple[str, ...]) -> bool:
 
 
 def _decode(data: bytes, where: str) -> np.ndarray:
+    check_image_budget(data, where, MAX_IMAGE_PIXELS)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise FerEdgeError(f"{where}: not a readable image")
@@ -212,12 +256,16 @@ def _decode(data: bytes, where: str) -> np.ndarray:
     return resize_square(to_gray(img), FER_SIZE)
 
 
-def _read_image_members(source: Path, files: Iterable[tuple[str, callable]]) -> Dataset:
+def _read_image_members(source: Path, files: Iterable[tuple[str, int, callable]]) -> Dataset:
+    """`files`: (name, stored size, reader of its bytes); the size is checked before reading."""
     images, labels, usages = [], [], []
-    for name, read in files:
+    for name, size, read in files:
         found = _split_and_class(PurePosixPath(name).parts)
         if found is None:
             continue
+        if size > MAX_IMAGE_BYTES:
+            raise FerEdgeError(f"{source}:{name}: {size / 1e6:.0f} MB, too large for a face picture "
+                               f"(at most {MAX_IMAGE_BYTES >> 20} MiB)")
         images.append(_decode(read(), f"{source}:{name}"))
         usages.append(found[0])
         labels.append(found[1])
@@ -245,5 +293,5 @@ def read_image_folder(root: Path) -> Dataset:
     for split_dir in sorted(splits):
         for f in sorted(split_dir.rglob("*")):
             if f.is_file():
-                files.append((str(f.relative_to(root)), f.read_bytes))
+                files.append((str(f.relative_to(root)), f.stat().st_size, f.read_bytes))
     return _read_image_members(root, files)
