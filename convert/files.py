@@ -7,13 +7,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from fer_edge.atomic import make_readable
+from fer_edge.atomic import clean_leftovers, make_readable, temp_prefix
 from fer_edge.atomic import write_json as atomic_write_json
 
 
 def write_temp(data: bytes, out: Path) -> Path:
     """`data` in a hidden temporary file beside `out`, ready to be renamed onto it."""
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    clean_leftovers(out.parent)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=temp_prefix(out.name), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

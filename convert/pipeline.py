@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fer_edge.atomic import require_output_folder
+from fer_edge.atomic import clean_leftovers, require_output_folder, temp_prefix
 from fer_edge.convert.files import write_json
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import sidecar_path
@@ -81,7 +81,8 @@ def run_convert(model: str, mode: str, data: str | None = None, samples: int = 5
     keras_model = load_keras_model(model_path)
     name = model_name(model_path)
     try:
-        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=".fer-edge-convert-"))
+        clean_leftovers(out.parent)  # a killed conversion's staging folder
+        staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=temp_prefix("fer-edge-convert")))
     except OSError as exc:
         raise FerEdgeError(f"{out.parent}: cannot write there ({exc.strerror})") from None
     try:

@@ -36,6 +36,12 @@ def _dequantize(y: np.ndarray, detail: dict) -> np.ndarray:
     return (y.astype(np.float32) - zero_point) * scale
 
 
+def _first_line(exc: BaseException) -> str:
+    """LiteRT's messages run over several lines (one per failing node); the first says what failed."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
 def require_model_file(model_path: str | os.PathLike) -> Path:
     path = Path(model_path)
     if not path.is_file():
@@ -54,18 +60,27 @@ class FaceClassifier:
 
         try:
             self._interp = Interpreter(model_path=str(path), num_threads=max(1, int(threads)))
+            # A damaged file can pass the format check and fail here (a tensor index out of range,
+            # a zero point XNNPACK refuses).
+            self._interp.allocate_tensors()
+            inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
         except (ValueError, RuntimeError) as exc:
-            raise FerEdgeError(f"{path}: not a usable TFLite model ({exc})") from None
-        self._interp.allocate_tensors()
-        self._in = self._interp.get_input_details()[0]
-        self._out = self._interp.get_output_details()[0]
+            raise FerEdgeError(f"{path}: not a usable TFLite model ({_first_line(exc)})") from None
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise FerEdgeError(f"{path}: {len(inputs)} inputs and {len(outputs)} outputs; an expression model "
+                               "has one of each")
+        self._in, self._out = inputs[0], outputs[0]
         shape = tuple(int(s) for s in self._in["shape"])
         expected = (self.info.input_size, self.info.input_size, self.info.channels)
         if len(shape) != 4 or shape[1:] != expected:
             raise FerEdgeError(f"{path}: input shape {shape} does not match its metadata {expected}")
+        if len(self._out["shape"]) != 2:
+            raise FerEdgeError(f"{path}: output shape {tuple(self._out['shape'])}; expected (batch, classes)")
         n_out = int(self._out["shape"][-1])
         if n_out != len(self.info.labels):
             raise FerEdgeError(f"{path}: {n_out} outputs but metadata lists {len(self.info.labels)} labels")
+        if np.dtype(self._in["dtype"]) not in (np.int8, np.uint8, np.float32):
+            raise FerEdgeError(f"{path}: input type {np.dtype(self._in['dtype']).name}; expected int8, uint8 or float32")
         self._batch = shape[0]
         self._resizable = True  # False once the model has refused a new batch size
 
@@ -88,8 +103,11 @@ class FaceClassifier:
             except (RuntimeError, ValueError):
                 # e.g. a layer that fixed the batch at export: go back to one face per call
                 self._resizable = False
-                self._interp.resize_tensor_input(self._in["index"], [1, size, size, ch])
-                self._interp.allocate_tensors()
+                try:
+                    self._interp.resize_tensor_input(self._in["index"], [1, size, size, ch])
+                    self._interp.allocate_tensors()
+                except (RuntimeError, ValueError) as exc:
+                    raise FerEdgeError(f"{self.path}: not a usable TFLite model ({_first_line(exc)})") from None
                 self._batch = 1
             self._in = self._interp.get_input_details()[0]
             self._out = self._interp.get_output_details()[0]
@@ -104,8 +122,11 @@ class FaceClassifier:
             return np.zeros((0, len(self.labels)), np.float32)
         if not self._ensure_batch(n):
             return np.concatenate([self.predict(batch[i : i + 1]) for i in range(n)])
-        self._interp.set_tensor(self._in["index"], _quantize(batch, self._in))
-        self._interp.invoke()
+        try:
+            self._interp.set_tensor(self._in["index"], _quantize(batch, self._in))
+            self._interp.invoke()
+        except (RuntimeError, ValueError) as exc:  # a damaged model can load and still fail to run
+            raise FerEdgeError(f"{self.path}: the model failed to run ({_first_line(exc)})") from None
         probs = _dequantize(self._interp.get_tensor(self._out["index"]), self._out)
         probs = np.clip(probs, 0.0, None)
         return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from fer_edge.edge.native_log import native_output_summarised
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
@@ -60,9 +61,13 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
 @click.option("--realtime", is_flag=True,
               help="Play a video file at its own frame rate, as a camera would deliver it (to watch it with --serve "
                    "or in the window), not as fast as the pipeline runs.")
+@click.option("--fps-in-video", is_flag=True,
+              help="Draw the frame rate on --output-video too (the window always shows it; in a file it would cover "
+                   "the label of a face in the top-left corner).")
+@native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
 def run(camera, source, models, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
         max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
-        realtime) -> None:
+        realtime, fps_in_video) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
@@ -140,7 +145,8 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
         outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
                           video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
                           single_image=single_image)
-        run_loop(frames, pipeline, outputs, window, max_frames, observers=[view.publish] if view else ())
+        run_loop(frames, pipeline, outputs, window, max_frames, observers=[view.publish] if view else (),
+                 fps_in_video=fps_in_video)
     except BaseException:
         if outputs is not None:
             outputs.close(commit=False)  # no-op once the loop has closed them; else nothing is kept

@@ -39,5 +39,14 @@ def annotate(frame: np.ndarray, faces, fps: float | None = None) -> np.ndarray:
         above = y - th - base - 4
         _text(out, label, (x, above if above >= 0 else y + bh), scale, colour, thick)
     if fps is not None:
-        _text(out, f"{fps:.1f} FPS", (4, 4), scale, (255, 255, 255), thick)
+        draw_fps(out, fps)
     return out
+
+
+def draw_fps(image: np.ndarray, fps: float) -> np.ndarray:
+    """The frame rate in the top-left corner of `image`, in place. The window shows it; saved videos
+    leave it out unless asked (`run --fps-in-video`), as it hides a label there."""
+    h, w = image.shape[:2]
+    scale = max(0.4, min(h, w) / 900.0)
+    _text(image, f"{fps:.1f} FPS", (4, 4), scale, (255, 255, 255), max(1, int(round(scale * 2))))
+    return image

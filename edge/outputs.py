@@ -144,9 +144,29 @@ class VideoOutput:
 
     def _open(self, size: tuple[int, int]) -> None:
         self.size = size
-        self.writer = cv2.VideoWriter(str(self.target.tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
+        if self.fourcc == "MJPG" and size[0] < 8:  # its 8-pixel blocks: narrower frames corrupt the heap
+            raise FerEdgeError(f"--output-video {self.name}: OpenCV's MJPG encoder cannot write frames narrower "
+                               f"than 8 pixels ({size[0]}x{size[1]}); use .mp4")
+        self.writer = self._writer(size)
         if not self.writer.isOpened():
+            self.writer.release()
+            self.writer = None
+            # The place may be fine and the frame size not (mp4v takes sides of 2 to 8191 pixels):
+            # a small frame that opens says which.
+            probe = self._writer((64, 64))
+            size_is_why = probe.isOpened()
+            probe.release()
+            if size_is_why:
+                hint = ""
+                if self.fourcc == "mp4v":  # FFmpeg's MPEG-4 part 2 encoder
+                    hint = " (it takes 2 to 8191 pixels a side" + ("; .avi, Motion JPEG, takes larger)" if max(size) > 8191 else ")")
+                raise FerEdgeError(f"--output-video {self.name}: OpenCV's {self.fourcc} encoder cannot write "
+                                   f"{size[0]}x{size[1]} frames{hint}")
             raise FerEdgeError(f"--output-video {self.name}: OpenCV cannot write {self.fourcc} video here")
+
+    def _writer(self, size: tuple[int, int]) -> cv2.VideoWriter:
+        with quiet_opencv():  # FFmpeg's own lines about a refused size: the error says it
+            return cv2.VideoWriter(str(self.target.tmp), cv2.VideoWriter_fourcc(*self.fourcc), self.fps, size)
 
     def write(self, image: np.ndarray, timestamp: float | None) -> None:
         if self.writer is None:
@@ -252,6 +272,7 @@ class Outputs:
             raise FerEdgeError("only one of --jsonl and --csv can write to stdout (-)")
         self.files: list = []
         self.failed: list[str] = []  # outputs that could not be finished at close (not kept)
+        self._write_failed: set[str] = set()  # already reported by the error that ended the run
         try:
             if jsonl:
                 self.files.append(JsonlOutput(jsonl, labels))
@@ -273,6 +294,7 @@ class Outputs:
             except BrokenPipeError:
                 raise  # the reader of stdout left: the runner ends the run quietly
             except OSError as exc:  # e.g. the disk is full
+                self._write_failed.add(f.name)
                 raise FerEdgeError(f"cannot write {f.name}: {exc.strerror or exc}") from None
         if self.video is not None and annotated is not None:
             self.video.write(annotated, frame.timestamp)
@@ -286,7 +308,8 @@ class Outputs:
                 f.close(commit)
             except OSError as exc:
                 self.failed.append(f.name)
-                errors.append(f"{f.name}: {exc.strerror or exc}")
+                if f.name not in self._write_failed:  # a write already said so: one error line, not two
+                    errors.append(f"{f.name}: {exc.strerror or exc}")
             except FerEdgeError as exc:
                 self.failed.append(f.name)
                 errors.append(str(exc))

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from fer_edge.edge.console import info
 from fer_edge.edge.display import Window
-from fer_edge.edge.draw import annotate
+from fer_edge.edge.draw import annotate, draw_fps
 from fer_edge.edge.outputs import Outputs
 from fer_edge.edge.pipeline import STAGES, FrameResult, Pipeline
 from fer_edge.edge.sources import Frame, SourceLost, Source
@@ -63,7 +63,7 @@ class _Stop(Exception):
 
 
 def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | None = None,
-        max_frames: int | None = None, observers: Sequence[Observer] = ()) -> Summary:
+        max_frames: int | None = None, observers: Sequence[Observer] = (), fps_in_video: bool = False) -> Summary:
     """Process frames until the source ends, max_frames, q/Esc in the window, or Ctrl+C.
 
     Outputs are committed (renamed into place) when the run ends normally, is interrupted, or
@@ -95,10 +95,12 @@ def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | N
             annotated = None
             if draw:
                 t2 = time.perf_counter()
-                annotated = annotate(frame.image, result.faces, shown_fps if source.sequence else None)
+                fps = shown_fps if source.sequence else None  # the window's; files only when asked
+                annotated = annotate(frame.image, result.faces, fps if fps_in_video else None)
                 result.timings["draw"] = time.perf_counter() - t2
             outputs.write(frame, result, annotated)
-            if window is not None and not window.show(annotated, still=not source.sequence):
+            if window is not None and not window.show(
+                    annotated if fps_in_video or fps is None else draw_fps(annotated.copy(), fps), still=not source.sequence):
                 raise _Stop
             summary.frames += 1
             summary.faces += len(result.faces)

@@ -21,11 +21,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_edge.edge.capture_open import OPEN_TIMEOUT_S, OpenTimeout, is_fifo, needs_timed_open, open_capture
 from fer_edge.edge.console import quiet_native_stderr, warn
 from fer_edge.errors import FerEdgeError
+from fer_edge.image_header import check_image_budget, image_size
 
+# What one picture may take, checked before it is decoded (a 12000x9000 photo is 108 megapixels).
+MAX_IMAGE_BYTES = 256 << 20
+MAX_IMAGE_PIXELS = 1 << 27
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm",
                             ".jp2"})
+# Names a folder source leaves out with a warning (OpenCV reads more; these are the usual ones).
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".wmv",
+                            ".flv", ".3gp", ".mjpeg", ".mjpg", ".h264", ".gif"})
 PICAM_NAMES = ("picam", "picamera", "picamera2")
 DEFAULT_PICAM_RESOLUTION = (640, 480)
 PICAM_HINT = ("--camera picam needs picamera2, which comes from Raspberry Pi OS rather than pip: "
@@ -103,8 +111,15 @@ class CaptureSource(Source):
                  max_failures: int = 3):
         """live=None: decide after opening (a URL with a known frame count is a file, not a stream)."""
         self.name, self.max_failures = name, max_failures
-        with quiet_opencv():
-            self.cap = cv2.VideoCapture(target)
+        if isinstance(target, str) and needs_timed_open(target):
+            try:
+                self.cap = open_capture(target, quiet=quiet_opencv)
+            except OpenTimeout:
+                raise FerEdgeError(f"{name}: no video arrived within {OPEN_TIMEOUT_S:.0f} s of opening "
+                                   "(a stream that does not answer, or a pipe nothing writes to)") from None
+        else:
+            with quiet_opencv():
+                self.cap = cv2.VideoCapture(target)
         if not self.cap.isOpened():
             self.cap.release()
             if isinstance(target, int):
@@ -202,12 +217,20 @@ class PicamSource(Source):
 
 
 def read_image(path: Path) -> np.ndarray | None:
-    """BGR uint8 image (EXIF orientation applied), or None when the file is not a readable image."""
+    """BGR uint8 image (EXIF orientation applied), or None when the file is not a readable image.
+    A FerEdgeError when its header claims more than MAX_IMAGE_PIXELS (checked before decoding)."""
     try:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise FerEdgeError(f"{path}: {path.stat().st_size / 1e6:.0f} MB, larger than the "
+                               f"{MAX_IMAGE_BYTES >> 20} MiB an image may take")
         data = np.fromfile(path, dtype=np.uint8)
     except OSError:
         return None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image_size(data) is None:  # not a format whose size can be read first, so not decoded
+        return None
+    check_image_budget(data, str(path), MAX_IMAGE_PIXELS)
+    with quiet_opencv():  # libpng's or libjpeg's own complaint about a damaged file: the caller says it
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     return image
 
 
@@ -228,12 +251,18 @@ class ImageSource(Source):
 
     def frames(self) -> Iterator[Frame]:
         for i, path in enumerate(self.paths):
-            image = read_image(path)
+            try:
+                image = read_image(path)
+                problem = "not a readable image"
+            except FerEdgeError as exc:  # too large to decode
+                if len(self.paths) == 1:
+                    raise
+                image, problem = None, str(exc).removeprefix(f"{path}: ")
             if image is None:
                 if len(self.paths) == 1:
                     raise FerEdgeError(f"{path}: not a readable image")
                 if self.warn_skipped:
-                    warn(f"{path}: not a readable image, skipped")
+                    warn(f"{path}: {problem}, skipped")
                 self.skipped += 1
                 continue
             # A name that is not valid UTF-8 (bytes from another system) is carried with those bytes
@@ -364,6 +393,10 @@ def capture_reader(source: Source) -> ThreadedReader:
     return LatestFrameReader(source) if source.live else PrefetchReader(source)
 
 
+def _count_videos(names: list[str]) -> str:
+    return "1 video" if len(names) == 1 else f"{len(names)} videos"
+
+
 def parse_wxh(text: str | None, option: str = "--resolution", low: int = 1, high: int = 1 << 16) -> tuple[int, int] | None:
     """WIDTHxHEIGHT (e.g. 640x480) given to `option`; None when not given."""
     if not text:
@@ -401,11 +434,19 @@ def open_source(camera: str | None = None, source: str | None = None,
     if not path.exists():
         raise FerEdgeError(f"{source}: no such file or folder")
     if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = [p for p in path.iterdir() if p.is_file()]
+        images = sorted(p for p in files if p.suffix.lower() in IMAGE_SUFFIXES)
+        videos = sorted(p.name for p in files if p.suffix.lower() in VIDEO_SUFFIXES)
         if not images:
-            raise FerEdgeError(f"{source}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            also = f"; its {_count_videos(videos)} must be given one at a time as --source" if videos else ""
+            raise FerEdgeError(f"{source}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}){also}")
+        if videos:  # a folder source is a set of stills: say what it leaves out
+            warn(f"{source}: {_count_videos(videos)} skipped ({', '.join(videos[:3])}{', ...' if len(videos) > 3 else ''}); "
+                 "a folder is read for its images, give a video as --source")
         return ImageSource(images, source)
     if stat.S_ISCHR(path.stat().st_mode):  # /dev/video0: a camera by its device path
+        return CaptureSource(source, source, live=True, resolution=resolution)
+    if is_fifo(source):  # a named pipe: a video stream written by another program, as long as it runs
         return CaptureSource(source, source, live=True, resolution=resolution)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource([path], source)

@@ -8,6 +8,7 @@ an input size, a label order or a normalisation.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ META_FORMAT = 1
 # The model takes raw grey levels 0..255 (grey replicated when it has 3 channels) and does its
 # own scaling inside the graph; see fer_edge.faces.face_input.
 INPUT_GRAY_PIXELS = "gray_pixels_0_255"
+MAX_META_BYTES = 1 << 20
 
 
 @dataclass
@@ -43,20 +45,64 @@ class ModelInfo:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "metadata") -> "ModelInfo":
+        if not isinstance(d, dict):
+            raise FerEdgeError(f"{where}: model metadata must be a JSON object, not {type(d).__name__}")
         try:
             info = cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
         except TypeError as exc:
             raise FerEdgeError(f"{where}: incomplete model metadata ({exc})") from None
-        if info.format != META_FORMAT:
-            raise FerEdgeError(f"{where}: metadata format {info.format} is not {META_FORMAT}")
+        if not _is_int(info.format) or info.format != META_FORMAT:
+            raise FerEdgeError(f"{where}: metadata format {info.format!r} is not {META_FORMAT}")
         if info.input_kind != INPUT_GRAY_PIXELS:
             raise FerEdgeError(f"{where}: unsupported input kind {info.input_kind!r}")
+        _check_fields(info, where)
         if len(info.labels) < 2:
             raise FerEdgeError(f"{where}: metadata lists no labels")
         if len(set(info.labels)) != len(info.labels):  # the scores are keyed by label: one would hide another
             twice = sorted({label for label in info.labels if info.labels.count(label) > 1})
             raise FerEdgeError(f"{where}: metadata lists {', '.join(map(repr, twice))} more than once")
         return info
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+# Ranges a usable model's metadata lies in: the shipped models use 48 (197 for resnet50), a margin
+# of 0.08 and a shift of -0.11; values far outside would make crops of no face or of gigapixels.
+INPUT_SIZES = (8, 1024)
+CROP_MARGINS = (0.0, 1.0)
+CROP_SHIFTS = (-1.0, 1.0)
+
+
+def _check_fields(info: ModelInfo, where: str) -> None:
+    """Types and ranges of the fields the runtime computes with, so that a hand-edited sidecar
+    fails here, in one line, rather than deep inside the pipeline."""
+    problems = []
+    if not isinstance(info.name, str):
+        problems.append(f"name {info.name!r} is not text")
+    if not _is_int(info.input_size) or not INPUT_SIZES[0] <= info.input_size <= INPUT_SIZES[1]:
+        problems.append(f"input_size {info.input_size!r} is not a whole number in {INPUT_SIZES[0]}..{INPUT_SIZES[1]}")
+    if not _is_int(info.channels) or info.channels not in (1, 3):
+        problems.append(f"channels {info.channels!r} is not 1 or 3")
+    if not isinstance(info.labels, list) or not all(isinstance(x, str) and x.strip() for x in info.labels):
+        problems.append(f"labels {info.labels!r} is not a list of names")
+    for field_name, (low, high) in (("crop_margin", CROP_MARGINS), ("crop_shift", CROP_SHIFTS)):
+        value = getattr(info, field_name)
+        if not _is_number(value) or not low <= value <= high:
+            problems.append(f"{field_name} {value!r} is not a number in {low}..{high}")
+    if not isinstance(info.precision, str):
+        problems.append(f"precision {info.precision!r} is not text")
+    if info.quantization is not None and not isinstance(info.quantization, dict):
+        problems.append(f"quantization {info.quantization!r} is not an object")
+    if info.source is not None and not isinstance(info.source, str):
+        problems.append(f"source {info.source!r} is not text")
+    if problems:
+        raise FerEdgeError(f"{where}: bad model metadata: {'; '.join(problems)}"[:600])
 
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
@@ -74,7 +120,9 @@ def read_info(model_path: str | os.PathLike) -> ModelInfo:
     if not path.is_file():
         raise FerEdgeError(f"{model_path}: no metadata file {path.name} beside it (convert with `fer-edge convert`)")
     try:
+        if path.stat().st_size > MAX_META_BYTES:
+            raise ValueError(f"{path.stat().st_size} bytes; a model's metadata takes about one thousand")
         d = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise FerEdgeError(f"{path}: unreadable metadata ({exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
+        raise FerEdgeError(f"{path}: unreadable metadata ({str(exc)[:300]})") from None
     return ModelInfo.from_dict(d, str(path))
