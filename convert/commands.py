@@ -20,7 +20,7 @@ from fer_edge.options import given_on_command_line
               help="FER2013 (csv, tar.gz, image folder or .npz): int8 calibration on Training, and the report.")
 @click.option("--samples", default=500, show_default=True, type=click.IntRange(min=7),
               help="Calibration faces: a stratified sample of Training with all 7 classes.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the calibration sample.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the calibration sample.")
 @click.option("--eval-split", default="PublicTest", show_default=True, help="Split the report's accuracies are measured on.")
 @click.option("-o", "--output", default=None, type=click.Path(path_type=str),
               help="Output .tflite [default: <stem>_<precision>.tflite beside MODEL].")
@@ -42,6 +42,9 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
     if len(chosen) > 1:
         raise FerEdgeError(f"choose one precision, not {' and '.join('--' + m for m in chosen)}")
     _refuse_unused_options(chosen[0] if chosen else "float32", data)
+    from fer_edge.keras_files import require_host_side
+
+    require_host_side("converting")
     from fer_edge.convert.pipeline import run_convert
     from fer_edge.convert.report import format_report
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.keras_files import check_keras_file, import_keras, load_keras_file
+from fer_edge.keras_files import HOST_EXTRA_HINT, check_keras_file, import_keras, load_keras_file
 from fer_edge.labels import EMOTIONS, NUM_CLASSES
 
 __all__ = ["check_keras_file", "load_keras_model", "model_geometry", "model_name"]
@@ -21,7 +21,10 @@ def model_name(path: str | os.PathLike) -> str:
 def load_keras_model(path: str | os.PathLike):
     """The model in `path`, checked by `model_geometry`; a FerEdgeError for anything unusable."""
     p = check_keras_file(path)
-    keras = import_keras()
+    try:
+        keras = import_keras()
+    except ImportError as exc:  # found but not importable (TensorFlow missing behind Keras)
+        raise FerEdgeError(f"converting needs Keras and TensorFlow ({exc}): {HOST_EXTRA_HINT}") from None
     if keras.backend.backend() != "tensorflow":
         raise FerEdgeError(f"conversion needs Keras' TensorFlow backend, not {keras.backend.backend()!r}"
                            " (unset KERAS_BACKEND)")

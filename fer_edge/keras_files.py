@@ -29,6 +29,26 @@ def import_keras():
     return keras
 
 
+HOST_EXTRA_HINT = "pip install 'fer-edge[train]'"
+
+
+def require_host_side(doing: str) -> None:
+    """A one-line error when Keras or TensorFlow is not installed (the device-only install), found
+    without importing either (that takes seconds). `doing` says what needs them ("converting")."""
+    import importlib.util
+
+    missing = []
+    for name in ("keras", "tensorflow"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a broken or blocked install (sys.modules[name] = None)
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise FerEdgeError(f"{doing} needs Keras and TensorFlow ({' and '.join(missing)} not installed): {HOST_EXTRA_HINT}")
+
+
 def check_keras_file(path: str | os.PathLike, what: str = "file") -> Path:
     """Refuse anything that cannot be a Keras model file before TensorFlow is imported.
     `what` names the missing thing in the error ("teacher model", "model to start from")."""

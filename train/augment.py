@@ -61,6 +61,7 @@ def augment_seed_states(wrapper: keras.Model) -> list[list[int]]:
 
 def restore_augment_seed_states(wrapper: keras.Model, states: list[list[int]] | None) -> None:
     generators = _generators(wrapper)
-    if states and len(states) == len(generators):
+    # A state file from another run or hand-edited: the streams start afresh rather than fail.
+    if states and len(states) == len(generators) and all(len(s) == g.state.shape[0] for g, s in zip(generators, states)):
         for g, state in zip(generators, states):
             g.state.assign(keras.ops.convert_to_tensor(state, dtype=g.state.dtype))

@@ -22,7 +22,7 @@ MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
 @click.option("--out", default=None, type=click.Path(), help="Run directory [default: runs/<model>].")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2 ** 32 - 1))  # numpy's seed range
 @click.option("--augment/--no-augment", default=True, show_default=True, help="Mirror, crop, shift, rotate, brightness/contrast.")
 @click.option("--aug-strength", default=1.0, show_default=True, type=click.FloatRange(0.05, 3.0),
               help="Scale every augmentation range (rotation, shift, zoom, brightness, contrast).")

@@ -8,7 +8,6 @@ best PublicTest epoch so far), and at the end <model>.keras and metrics.json.
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from dataclasses import asdict, dataclass
 
@@ -30,6 +29,7 @@ from fer_edge.train.models import MODELS
 from fer_edge.train.plots import plot_confusion, plot_history
 from fer_edge.train.predict import predict_keras
 from fer_edge.train.reparam import fuse, init_from_plain, is_branched
+from fer_edge.train.resume_checks import check_checkpoint, check_config, check_state, read_json_object
 from fer_edge.train.rundir import RunDir, save_keras, teacher_paths
 from fer_edge.train.teachers import OnlineTeachers, load_teachers, precomputed_targets
 
@@ -241,10 +241,11 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     if resume:
         if not run.can_resume():
             raise FerEdgeError(f"{run.root}: nothing to resume (no checkpoint/state.json)")
-        saved = json.loads(run.config.read_text())
+        saved = check_config(read_json_object(run.config, "run config"), TrainConfig, run.config)
         if saved["model"] != cfg.model:
             raise FerEdgeError(f"{run.root} holds a {saved['model']} run, not {cfg.model}")
         cfg = _resumed_config(cfg, saved, explicit)
+        state = check_state(read_json_object(run.state, "checkpoint state"), run.state)  # before the data loads
     elif run.state.is_file():
         raise FerEdgeError(f"{run.root} already holds a training run; pass --resume to continue it or choose another --out")
     else:
@@ -276,9 +277,9 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
 
     with scope:
         if resume:
-            wrapper = keras.saving.load_model(run.last)
+            wrapper = load_keras_file(run.last, "checkpoint", compile=True)
+            check_checkpoint(wrapper, run.last, (size, size, channels))
             compile_augmenter_on_jax(wrapper)
-            state = json.loads(run.state.read_text())
             if cfg.epochs < state["epoch"]:
                 raise FerEdgeError(f"{run.root} has run {state['epoch']} epochs already; --epochs must be at least that")
             restore_augment_seed_states(wrapper, state.get("augment_seeds"))
@@ -344,7 +345,7 @@ def finish(run: RunDir, cfg: TrainConfig, state: dict, dist_desc: str, x_val, y_
     if not run.best.is_file():
         raise FerEdgeError(f"{run.root}: no epoch finished, nothing to save")
     end_distribution()
-    best = keras.saving.load_model(run.best, compile=False)
+    best = load_keras_file(run.best, "best model")
     if is_branched(best):  # the shipped form: branches folded into the plain model
         best = fuse(best, _plain_core(cfg), bn_sample)
     probs = predict_keras(best, x_val)
