@@ -45,7 +45,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except FerEdgeError as exc:
-            click.echo(f"error: {exc}", err=True)
+            message = str(exc)  # one line of reasonable length, whatever a file's content put into it
+            click.echo(f"error: {message if len(message) <= 2000 else message[:2000] + ' ...'}", err=True)
             ctx.exit(exc.exit_code)
         except Terminated as exc:
             click.echo(f"terminated ({exc})", err=True)

@@ -147,6 +147,21 @@ def test_a_frame_size_the_encoder_cannot_take_is_named_as_such(edge_model, tmp_p
     assert os.listdir(out) == []
 
 
+def test_a_12000x9000_photo_to_mp4_is_one_error_naming_its_size(edge_model, tmp_path):
+    """The photo itself is within the 134-megapixel budget and runs; mp4v cannot encode its frame."""
+    from test_bad_input_data import png_bytes
+
+    photo = tmp_path / "big.png"
+    photo.write_bytes(png_bytes(12000, 9000))
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_cli(["run", "--source", photo, "--headless", "--output-video", out / "o.mp4", "--model", edge_model],
+                   env=NO_DISPLAY_ENV)
+    line = assert_one_error(done.code, done.stderr, done.stdout)
+    assert "12000x9000 frames" in line and ".avi" in line and "here" not in line
+    assert os.listdir(out) == [] and done.peak_mb < 1500
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_jsonl_to_a_full_device_is_one_error_line(edge_model):
     line = one_error("run", "--source", media("face01_single_frontal_smile.jpg"), "--headless", "--jsonl", "/dev/full",

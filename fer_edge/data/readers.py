@@ -106,6 +106,12 @@ def _pick_csv(candidates: list[tuple[str, callable]]) -> str:
     return min(candidates, key=rank)[0]
 
 
+def _clip(text: str, most: int = 80) -> str:
+    """A value from the file, short enough to quote in a one-line error (a data row as the header
+    would quote 9 KB of pixels)."""
+    return text if len(text) <= most else text[:most] + "..."
+
+
 def _bounded_lines(stream: IO[str], name: str) -> Iterator[str]:
     """The stream's lines, refusing one longer than MAX_LINE: reading a newline-free gigabyte (a
     compressed archive makes one from a few kilobytes) would otherwise hold it all in memory."""
@@ -135,7 +141,7 @@ def _read_csv_rows(reader, name: str, progress: bool) -> Dataset:
         raise FerEdgeError(f"{name}: empty file, expected a CSV with columns emotion,pixels,Usage") from None
     columns = [h.lower() for h in header]  # Emotion, usage: spreadsheets change the case
     if "emotion" not in columns or "pixels" not in columns:
-        raise FerEdgeError(f"{name}: wrong columns {','.join(header)!r}, expected emotion,pixels,Usage")
+        raise FerEdgeError(f"{name}: wrong columns {_clip(','.join(header))!r}, expected emotion,pixels,Usage")
     i_emotion, i_pixels = columns.index("emotion"), columns.index("pixels")
     i_usage = columns.index("usage") if "usage" in columns else None
     images: list[np.ndarray] = []
@@ -151,7 +157,7 @@ def _read_csv_rows(reader, name: str, progress: bool) -> Dataset:
         try:
             labels.append(label_index(row[i_emotion]))
         except ValueError:
-            raise FerEdgeError(f"{where}: unknown emotion label {row[i_emotion]!r} (expected 0-6)") from None
+            raise FerEdgeError(f"{where}: unknown emotion label {_clip(row[i_emotion])!r} (expected 0-6)") from None
         images.append(_parse_pixels(row[i_pixels], where))
         usages.append(row[i_usage].strip() if i_usage is not None else "Training")
     if not labels:
