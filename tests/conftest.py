@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+import fuzz_support
 from fer_edge.labels import EMOTIONS
+from fuzz_support import edge_worker, host_worker  # noqa: F401 (fixtures shared by the fuzz modules)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -18,10 +23,39 @@ FER2013_TAR = SHARED / "datasets" / "fer2013" / "fer2013.tar.gz"
 MEDIA = SHARED / "media"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session caches parsed data in its own folder, never in the user's home."""
-    monkeypatch.setenv("FER_EDGE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "fer-cache"))
+# Where the code under test (and the libraries it loads) would write into the user's home: parsed data
+# and teacher caches, Keras' keras.json, matplotlib's font cache. Each test session gets its own.
+HOME_WRITERS = ("FER_EDGE_CACHE_DIR", "KERAS_HOME", "MPLCONFIGDIR")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-long", action="store_true",
+                     help="fer-edge: ten times the fuzz cases of the CI budget (also FER_EDGE_FUZZ=long)")
+
+
+def pytest_configure(config):
+    """Before any fixture or test module loads (a session fixture that parses data would otherwise
+    cache it in ~/.cache/fer-edge), point every home-writing cache at a folder of this session;
+    subprocesses inherit it. The fuzz budget is read when the fuzz modules load, after this."""
+    if config.getoption("--fuzz-long"):
+        os.environ["FER_EDGE_FUZZ"] = "long"
+    root = Path(tempfile.mkdtemp(prefix="fer-edge-test-home-"))
+    config._fer_edge_home = root
+    for name in HOME_WRITERS:
+        os.environ[name] = str(root / name.lower())
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many cases the fuzz tests generated (tests/fuzz_support.py), when any ran."""
+    line = fuzz_support.summary_line()
+    if line:
+        terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config):
+    root = getattr(config, "_fer_edge_home", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def make_rows(per_class: dict[str, int], seed: int = 0) -> list[tuple[int, np.ndarray, str]]:

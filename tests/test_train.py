@@ -567,7 +567,7 @@ def test_repvgg_branches_fold_into_the_plain_ferfast_with_the_same_outputs():
     np.testing.assert_allclose(predict_keras(plain, faces), predict_keras(branched, faces), atol=1e-5)
     # folded with faces, BN holds their statistics: training mode (batch statistics, as when a fine-tune
     # starts from the folded model) then gives what inference gives; folded without, it does not
-    features = lambda m, training: keras.Model(m.inputs, m.get_layer("conv5_relu").output)(faces, training=training)
+    features = lambda m, training: keras.Model(m.inputs[0], m.get_layer("conv5_relu").output)(faces, training=training)
     measured = fuse(branched, build_ferfast(), faces)
     np.testing.assert_allclose(predict_keras(measured, faces), predict_keras(branched, faces), atol=1e-5)
     np.testing.assert_allclose(np.asarray(features(measured, True)), np.asarray(features(measured, False)), atol=1e-3)
