@@ -76,7 +76,8 @@ def native_output_summarised() -> Iterator[None]:
                     sys.stderr = saved
                 text = held_text(held)
     finally:  # fd 2 is the terminal again
+        line = summary(text)
         if replay and text:
             sys.stderr.write(text + "\n")
-        elif summary(text):
-            warn(summary(text))
+        elif line:
+            warn(line)

@@ -15,6 +15,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FER_EDGE = [sys.executable, "-m", "fer_edge"]
+# Runs the command as its own child and reports that child's peak memory. wait4 alone would not do:
+# exec() records the memory the process had before it (Linux keeps the old image's high-water mark),
+# and a child forked from the test process starts as large as the test process (~1 GB once it has
+# imported TensorFlow). This launcher is small, so what its child reports is the command's own.
+MEASURE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -44,23 +59,28 @@ class Finished:
     code: int | None  # None: killed at the time limit
     stdout: str
     stderr: str
-    peak_mb: float
+    peak_mb: float  # NaN unless run_cli(measure=True)
     seconds: float
 
 
 def run_cli(args, timeout: float = 120, env: dict | None = None, cwd=None, preexec_fn=None,
-            signal_after: tuple[float, int] | None = None) -> Finished:
-    """`fer-edge ARGS` as its own process. Its peak resident memory comes from wait4 (this child's
-    alone); `signal_after` (seconds, signal) sends it a signal, and `seconds` is then the time from
-    the signal to its end."""
+            signal_after: tuple[float, int] | None = None, measure: bool = False) -> Finished:
+    """`fer-edge ARGS` as its own process. `signal_after` (seconds, signal) sends it a signal, and
+    `seconds` is then the time from the signal to its end. `measure`: its peak resident memory, through
+    the MEASURE launcher (not with `signal_after`: the signal would reach the launcher)."""
+    assert not (measure and signal_after)
+    peak_file = tempfile.NamedTemporaryFile(delete=False) if measure else None
+    command = [*FER_EDGE, *map(str, args)]
+    if measure:
+        command = [sys.executable, "-c", MEASURE, peak_file.name, *command]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen([*FER_EDGE, *map(str, args)], stdout=out, stderr=err, cwd=cwd or REPO,
+        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd or REPO,
                                 env={**os.environ, **(env or {})}, preexec_fn=preexec_fn)
         signalled = False
-        code = rusage = None
+        code = None
         while True:
-            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
             if pid:
                 code = os.waitstatus_to_exitcode(status)
                 proc.returncode = code  # reaped here; Popen must not wait for it again
@@ -71,15 +91,19 @@ def run_cli(args, timeout: float = 120, env: dict | None = None, cwd=None, preex
                 signalled, started = True, now
             if now - started > timeout:
                 proc.kill()
-                _, _, rusage = os.wait4(proc.pid, 0)
+                os.waitpid(proc.pid, 0)
                 proc.returncode = -9
                 break
             time.sleep(0.02)
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
+        peak_kb = float("nan")
+        if peak_file is not None:
+            peak_kb = float(Path(peak_file.name).read_text() or "nan")
+            os.unlink(peak_file.name)
         return Finished(code, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                        rusage.ru_maxrss / 1024.0, seconds)
+                        peak_kb / 1024.0, seconds)
 
 
 def final_names(folder: Path) -> list[str]:

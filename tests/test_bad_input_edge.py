@@ -156,7 +156,7 @@ def test_a_12000x9000_photo_to_mp4_is_one_error_naming_its_size(edge_model, tmp_
     out = tmp_path / "out"
     out.mkdir()
     done = run_cli(["run", "--source", photo, "--headless", "--output-video", out / "o.mp4", "--model", edge_model],
-                   env=NO_DISPLAY_ENV)
+                   env=NO_DISPLAY_ENV, measure=True)
     line = assert_one_error(done.code, done.stderr, done.stdout)
     assert "12000x9000 frames" in line and ".avi" in line and "here" not in line
     assert os.listdir(out) == [] and done.peak_mb < 1500

@@ -52,10 +52,11 @@ def check_config(saved: dict, config_cls, path: Path) -> dict:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 problems.append(f"{name} missing")
             continue
-        value, kinds = saved[name], [k.strip() for k in str(f.type).split("|")]
+        annotation = f.type.__name__ if isinstance(f.type, type) else str(f.type)  # "int", "str | None"
+        value, kinds = saved[name], [k.strip() for k in annotation.split("|") if k.strip() in _CHECKS]
         if name == "teacher":
             kinds.append("str")  # runs saved before --teacher could repeat hold one path
-        if not any(_CHECKS[k](value) for k in kinds if k in _CHECKS):
+        if kinds and not any(_CHECKS[k](value) for k in kinds):
             problems.append(f"{name} {value!r} is not {' or '.join(kinds)}")
         elif name in _POSITIVE and value is not None and value < 1:
             problems.append(f"{name} {value!r} is below 1")
