@@ -2,9 +2,10 @@
 
     python benchmarks/latency_ab.py models/baseline_int8.tflite models/ferfast_int8.tflite \
         [--rounds 6 --calls 2000 --threads 1,2]
+    python benchmarks/latency_ab.py fast accurate best      # the model choices, each as `run` uses it
 
-Each round times `--calls` single-face `FaceClassifier.predict` calls (the runtime's own call) per
-model, models in turn, so a change in machine load touches all of them alike. Per model and thread
+Each round times `--calls` single-face `predict` calls (the runtime's own call: a FaceClassifier's,
+or for a choice its ensemble and flip TTA) per model, models in turn, so a change in machine load touches all of them alike. Per model and thread
 count it prints the median of the round medians in ms, to 4 decimals, and the change against the
 first model. `fer-edge bench --classify-only` reports 2 decimals, too coarse to tell ~0.11 from ~0.12 ms.
 """
@@ -18,11 +19,13 @@ import time
 import numpy as np
 
 from fer_edge.edge.bench_stats import latency_ms, machine
-from fer_edge.edge.classifier import FaceClassifier
 from fer_edge.edge.console import quiet_native_stderr
+from fer_edge.edge.ensemble import load_classifier
+from fer_edge.errors import FerEdgeError
+from fer_edge.model_choices import resolve_models
 
 
-def round_median_ms(clf: FaceClassifier, face: np.ndarray, calls: int) -> float:
+def round_median_ms(clf, face: np.ndarray, calls: int) -> float:
     times = []
     for _ in range(calls):
         t0 = time.perf_counter()
@@ -38,13 +41,17 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args()
+    try:
+        choices = [resolve_models(model) for model in args.models]  # a .tflite, or a choice's files and TTA
+    except FerEdgeError as exc:
+        raise SystemExit(f"error: {exc}") from None
     rng = np.random.default_rng(0)
     m = machine()
     print(f"machine: {m['cpu']}, {m['cores']} cores, load average {' '.join(map(str, m['load_average']))}; "
           f"{args.rounds} rounds x {args.calls} single-face calls")
     for threads in (int(t) for t in args.threads.split(",")):
         with quiet_native_stderr():  # LiteRT's delegate INFO line
-            clfs = [FaceClassifier(path, threads=threads) for path in args.models]
+            clfs = [load_classifier(c.paths, threads, c.tta) for c in choices]
         faces = [rng.integers(0, 256, (1, c.info.input_size, c.info.input_size, c.info.channels), dtype=np.uint8)
                  for c in clfs]
         for clf, face in zip(clfs, faces):  # warm-up: first calls allocate and pack weights

@@ -51,6 +51,8 @@ class BenchOptions:
     draw: bool = True
     min_confidence: float = 0.5
     startup_runs: int = 3  # 0: not measured
+    tta: str | None = None  # "flip": each face also mirrored (edge.flip)
+    choice: str | None = None  # the model choice's name (fer_edge.model_choices) the models came from
     detector: str = "blazeface"  # edge.detector.make_detector's kind
 
 
@@ -131,9 +133,10 @@ def _wrap(looped: LoopedSource, threaded: bool) -> Source:
     return capture_reader(looped)  # the same reader as run's
 
 
-def model_entry(classifier: FaceClassifier | EnsembleClassifier) -> dict:
+def model_entry(classifier: FaceClassifier | EnsembleClassifier, choice: str | None = None) -> dict:
     """The report's model: one model as it is; an ensemble named as `fer-edge evaluate` names it,
-    `ensemble(a, b)`, with every member's path in `paths`."""
+    `ensemble(a, b)`, with every member's path in `paths`; its test-time augmentation and the model
+    choice it came from, if any."""
     members = getattr(classifier, "members", [classifier])
     info = classifier.info
     paths = [str(m.path) for m in members]
@@ -142,7 +145,8 @@ def model_entry(classifier: FaceClassifier | EnsembleClassifier) -> dict:
     several = len(members) > 1
     return {"path": f"ensemble({', '.join(paths)})" if several else paths[0], "paths": paths,
             "name": f"ensemble({', '.join(names)})" if several else names[0], "precision": "+".join(precisions),
-            "input": [info.input_size, info.input_size, info.channels]}
+            "input": [info.input_size, info.input_size, info.channels],
+            "tta": getattr(classifier, "tta", None) or "none", "choice": choice}
 
 
 def run_bench(opts: BenchOptions) -> dict:
@@ -157,10 +161,11 @@ def run_bench(opts: BenchOptions) -> dict:
         return open_source(opts.camera, opts.source, opts.size if opts.camera is not None else None)
 
     with quiet_native_stderr():
-        load_classifier(opts.models, opts.threads[0])  # a bad model or ensemble fails here, before any timing
+        load_classifier(opts.models, opts.threads[0], opts.tta)  # a bad model or ensemble fails here, before any timing
     opener().close()  # and a bad source too
     startup = (measure_startup(opts.camera, opts.source, [str(m) for m in opts.models], opts.threads[0],
-                               opts.min_confidence, opts.startup_runs, opts.size, opts.detector)
+                               opts.min_confidence, opts.startup_runs, opts.size, opts.detector,
+                               tta=opts.tta)
                if opts.startup_runs else None)
 
     detector = make_detector(opts.detector, opts.min_confidence)
@@ -173,7 +178,7 @@ def run_bench(opts: BenchOptions) -> dict:
         modes = [opts.capture_thread] if opts.capture_thread is not None else [default_mode, not default_mode]
         for threads in opts.threads:
             with quiet_native_stderr():
-                classifier = load_classifier(opts.models, threads)
+                classifier = load_classifier(opts.models, threads, opts.tta)
             pipeline = Pipeline(detector, classifier)
             for threaded in modes:
                 looped = LoopedSource(opener, opts.size)
@@ -197,7 +202,7 @@ def run_bench(opts: BenchOptions) -> dict:
         "source": {"name": opts.source if opts.source is not None else f"camera {opts.camera}", "live": live,
                    "decoded_size": list(decoded) if decoded else None, "sizes_vary": sizes_vary,
                    "size": list(opts.size) if opts.size else (list(decoded) if decoded else None)},
-        "model": model_entry(classifier),
+        "model": model_entry(classifier, opts.choice),
         "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence, "detector": opts.detector,
         "machine": started_on, "load_average_end": load_average(),
         "runs": runs,

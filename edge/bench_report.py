@@ -55,8 +55,10 @@ def pipeline_text(report: dict) -> str:
         frames = f"{src['decoded_size'][0]}x{src['decoded_size'][1]} letterboxed to {size[0]}x{size[1]}"
     else:
         frames = f"{size[0]}x{size[1]}" if size else "size unknown"
-    lines = [f"fer-edge bench: {where} ({frames}), model {model['name']} ({model['precision']}, "
-             f"{', '.join(Path(p).name for p in model['paths'])}), {report['warmup']} warm-up frames",
+    flip = ", flip TTA" if model.get("tta") == "flip" else ""
+    chosen = f" (choice {model['choice']})" if model.get("choice") else ""
+    lines = [f"fer-edge bench: {where} ({frames}), model {model['name']}{chosen} ({model['precision']}, "
+             f"{', '.join(Path(p).name for p in model['paths'])}{flip}), {report['warmup']} warm-up frames",
              machine_line(report), ""]
     for run in report["runs"]:
         lines += [_run_title(run), _stage_table(run), ""]
@@ -79,10 +81,18 @@ def pipeline_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _classify_label(r: dict) -> str:
+    """`ferfast_int8.tflite`, or for a model choice `best: a.tflite + b.tflite, flip`."""
+    text = " + ".join(Path(p).name for p in r.get("paths", [r["model"]]))
+    if r.get("tta") == "flip":
+        text += ", flip"
+    return f"{r['choice']}: {text}" if r.get("choice") else text
+
+
 def classify_text(report: dict) -> str:
     rows = []
     for r in report["models"]:
-        rows.append([Path(r["model"]).name, r["precision"], f"{r['input'][0]}x{r['input'][1]}x{r['input'][2]}",
+        rows.append([_classify_label(r), r["precision"], f"{r['input'][0]}x{r['input'][1]}x{r['input'][2]}",
                      f"{r['size_kb']:.0f}", r["threads"], _ms(r["batch1"]["median_ms_per_face"]),
                      _ms(r["batch1"]["p95_ms_per_face"]), _ms(r["batch8"]["median_ms_per_face"]),
                      _ms(r["batch8"]["p95_ms_per_face"])])

@@ -17,7 +17,7 @@ from fer_edge.errors import FerEdgeError
 
 def startup_command(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float, resolution: tuple[int, int] | None = None,
-                    detector: str = "blazeface") -> list[str]:
+                    detector: str = "blazeface", tta: str | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "fer_edge", "run"]
     cmd += ["--camera", camera] if camera is not None else ["--source", str(source)]
     if camera is not None and resolution:  # bench --size asks the camera for it; so does the timed run
@@ -26,16 +26,18 @@ def startup_command(camera: str | None, source: str | None, models: Sequence[str
             "--min-confidence", str(min_confidence), "--detector", detector]
     for model in models:  # none: run's default model; several: its ensemble
         cmd += ["--model", str(model)]
+    if tta:  # model files alone would run without it
+        cmd += ["--tta", tta]
     return cmd
 
 
 def measure_startup(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float, runs: int = 3, resolution: tuple[int, int] | None = None,
-                    detector: str = "blazeface") -> dict:
+                    detector: str = "blazeface", tta: str | None = None) -> dict:
     """The median of `runs` fresh processes (start-up varies with the disk cache and other load):
     {"s", "runs_s", "first_result", "exit_s", "peak_rss_mb" (up to the first result; None where
     it cannot be read), "command"}."""
-    results = [_one_startup(camera, source, models, threads, min_confidence, resolution, detector=detector)
+    results = [_one_startup(camera, source, models, threads, min_confidence, resolution, detector=detector, tta=tta)
                for _ in range(max(1, runs))]
     times = sorted(r["s"] for r in results)
     median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
@@ -48,8 +50,8 @@ def measure_startup(camera: str | None, source: str | None, models: Sequence[str
 
 def _one_startup(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                  min_confidence: float, resolution: tuple[int, int] | None = None, timeout: float = 120.0,
-                 detector: str = "blazeface") -> dict:
-    cmd = startup_command(camera, source, models, threads, min_confidence, resolution, detector)
+                 detector: str = "blazeface", tta: str | None = None) -> dict:
+    cmd = startup_command(camera, source, models, threads, min_confidence, resolution, detector, tta)
     # stderr to a file, not a pipe: a pipe nobody reads could fill and stall the child.
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()

@@ -10,6 +10,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
+TTA_CHOICES = ("none", "flip")  # edge.flip.TTA_CHOICES, kept here so --help loads no numpy
 SERVE_DEFAULT = "127.0.0.1:8080"  # `--serve` alone (edge/serve.py's DEFAULT_HOST and DEFAULT_PORT)
 DETECTORS = ("blazeface", "mediapipe")  # edge.detector.DETECTORS, kept here so --help loads no model code
 DETECTOR_HELP = ("Face detector: BlazeFace short-range on LiteRT, or the same model through MediaPipe's own runtime "
@@ -23,9 +24,13 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Live camera: `picam` for the Raspberry Pi camera (picamera2), or an OpenCV webcam number.")
 @click.option("--source", metavar="PATH|URL",
               help="A video file, an image, a folder of images, or an RTSP/HTTP stream.")
-@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False),
-              help="Expression model (.tflite with its .meta.json); repeat to average several models (an "
-                   "ensemble).  [default: the shipped int8 model]")
+@click.option("--model", "models", multiple=True, metavar="NAME|FILE",
+              help="A model choice, fast (the default), accurate or best (`fer-edge models` lists them with their "
+                   "accuracy and speed), or an expression model file (.tflite with its .meta.json); repeat to "
+                   "average several models (an ensemble).")
+@click.option("--tta", type=click.Choice(TTA_CHOICES), default=None,
+              help="Test-time augmentation: flip averages each face with its mirror image (twice the model's "
+                   "time per face).  [default: the choice's own (best: flip); none for model files]")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
               help="CPU threads for the expression model.")
 @click.option("--min-confidence", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
@@ -65,7 +70,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Draw the frame rate on --output-video too (the window always shows it; in a file it would cover "
                    "the label of a face in the top-left corner).")
 @native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
-def run(camera, source, models, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
+def run(camera, source, models, tta, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
         max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
         realtime, fps_in_video) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
@@ -89,7 +94,7 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     from fer_edge.edge.pipeline import Pipeline
     from fer_edge.edge.runner import run as run_loop
     from fer_edge.edge.sources import ImageSource, capture_reader, open_source, parse_resolution
-    from fer_edge.paths import default_model
+    from fer_edge.model_choices import resolve_models
 
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
@@ -119,7 +124,8 @@ def run(camera, source, models, threads, min_confidence, smooth, display, output
     size = parse_resolution(resolution)
 
     with quiet_native_stderr():
-        classifier = load_classifier([Path(m) for m in models] or [default_model()], threads)
+        choice = resolve_models(models, tta)
+        classifier = load_classifier(choice.paths, threads, choice.tta)
     frames = open_source(camera, source, size)
     single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
     detector = outputs = window = view = None
@@ -175,10 +181,14 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--camera", metavar="picam|N", help="Live camera: `picam` or an OpenCV webcam number.")
 @click.option("--source", metavar="PATH|URL",
               help="A video (looped when shorter than the run), an image, a folder of images, or a stream.")
-@click.option("--model", "models", multiple=True, type=click.Path(),
-              help="Expression model (.tflite with its .meta.json); repeat to average several models (an "
-                   "ensemble). With --classify-only, also a folder of them; each model is then timed alone.  "
-                   "[default: the shipped int8 model; with --classify-only, every model in models/]")
+@click.option("--model", "models", multiple=True, metavar="NAME|FILE",
+              help="A model choice (fast, accurate, best) or an expression model file (.tflite with its "
+                   ".meta.json); repeat to average several models (an ensemble). With --classify-only, also a "
+                   "folder of them; each model or choice is then timed alone.  [default: fast; with "
+                   "--classify-only, every model in models/ and every choice]")
+@click.option("--tta", type=click.Choice(TTA_CHOICES), default=None,
+              help="Test-time augmentation, as `fer-edge run --tta`: flip costs a second pass per face.  "
+                   "[default: the choice's own; none for model files]")
 @click.option("--frames", default=300, show_default=True, type=click.IntRange(min=1),
               help="Frames to measure per configuration (with --classify-only: calls per model and batch size).")
 @click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0),
@@ -201,7 +211,7 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DETECTORS[0], show_default=True,
               help=DETECTOR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def bench(camera, source, models, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,
+def bench(camera, source, models, tta, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,
           startup_runs, classify_only, detector_kind, as_json) -> None:
     """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
     the real pipeline on this device.
@@ -209,7 +219,8 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
     \b
     fer-edge bench --source clip.mp4 --frames 300 --size 640x480 --json
     fer-edge bench --camera picam --threads 1,2,4
-    fer-edge bench --classify-only                 (every model in models/)
+    fer-edge bench --classify-only                 (every model in models/ and every choice)
+    fer-edge bench --classify-only --model best --threads 1,2
 
     The figures depend on what else the machine is doing: the report gives the load average.
     """
@@ -225,7 +236,7 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
         pipeline_only = [option for name, option in given_on_command_line().items() if name in PIPELINE_ONLY]
         if pipeline_only:
             raise FerEdgeError(f"{', '.join(pipeline_only)}: not used by --classify-only, which times the model alone")
-        report = run_classify_bench(models, threads, frames, warmup)
+        report = run_classify_bench(models, threads, frames, warmup, tta)
         click.echo(json.dumps(report) if as_json else classify_text(report))
         return
 
@@ -234,12 +245,13 @@ def bench(camera, source, models, frames, warmup, threads_text, size, capture_th
     from fer_edge.edge.bench import BenchOptions, run_bench
     from fer_edge.edge.bench_report import pipeline_text
     from fer_edge.edge.bench_source import parse_size
-    from fer_edge.paths import default_model
+    from fer_edge.model_choices import resolve_models
 
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
     size_wh = parse_size(size)
-    opts = BenchOptions(camera=camera, source=source, models=tuple(Path(m) for m in models) or (default_model(),),
+    choice = resolve_models(models, tta)
+    opts = BenchOptions(camera=camera, source=source, models=choice.paths, tta=choice.tta, choice=choice.name,
                         frames=frames, threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
                         draw=draw, min_confidence=min_confidence, startup_runs=startup_runs, detector=detector_kind)
     report = run_bench(opts)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.edge.classifier import FaceClassifier, require_model_file
+from fer_edge.edge.flip import FlipClassifier, check_tta
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import ModelInfo, read_info
 
@@ -57,17 +58,21 @@ class EnsembleClassifier:
         return np.mean([member.predict(batch) for member in self.members], axis=0)
 
 
-def load_classifier(model_paths: Sequence[str | os.PathLike], threads: int = 2) -> FaceClassifier | EnsembleClassifier:
+def load_classifier(model_paths: Sequence[str | os.PathLike], threads: int = 2,
+                    tta: str | None = None) -> FaceClassifier | EnsembleClassifier | FlipClassifier:
     """One model as it is; several as an ensemble (each member with `threads` threads: they run one
-    after another, never at once)."""
+    after another, never at once); with tta "flip", either one wrapped in a FlipClassifier."""
+    tta = check_tta(tta)  # before loading anything
     paths = [Path(p) for p in model_paths]
     if not paths:
         raise ValueError("no model to load")
     if len(paths) == 1:
-        return FaceClassifier(paths[0], threads)
-    # Metadata first, so a mismatch is reported before any interpreter starts (and logs).
-    for path in paths:
-        require_model_file(path)
-    infos = [read_info(path) for path in paths]
-    check_agreement(list(zip(paths, infos)))
-    return EnsembleClassifier([FaceClassifier(path, threads, info) for path, info in zip(paths, infos)])
+        classifier = FaceClassifier(paths[0], threads)
+    else:
+        # Metadata first, so a mismatch is reported before any interpreter starts (and logs).
+        for path in paths:
+            require_model_file(path)
+        infos = [read_info(path) for path in paths]
+        check_agreement(list(zip(paths, infos)))
+        classifier = EnsembleClassifier([FaceClassifier(path, threads, info) for path, info in zip(paths, infos)])
+    return FlipClassifier(classifier) if tta == "flip" else classifier

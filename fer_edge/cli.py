@@ -145,11 +145,12 @@ def data_sample(path: str, split: str, samples: int, seed: int, output: str) -> 
 
 # ----------------------------------------------------------------------------- other commands
 # Each lives beside its implementation; these modules import only click at load time.
+from fer_edge.choices_command import models  # noqa: E402
 from fer_edge.convert.commands import convert  # noqa: E402
 from fer_edge.edge.commands import bench, run  # noqa: E402
 from fer_edge.train.commands import evaluate, train  # noqa: E402
 
-for _command in (train, evaluate, convert, run, bench):
+for _command in (train, evaluate, convert, run, bench, models):
     cli.add_command(_command)
 
 

@@ -23,15 +23,14 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
     if p.suffix == ".tflite":
         from fer_edge.edge.classifier import FaceClassifier
         from fer_edge.edge.console import quiet_native_stderr
+        from fer_edge.edge.flip import flip_averaged
 
         with quiet_native_stderr():  # LiteRT's delegate INFO line
             clf = FaceClassifier(p, threads=threads)
         if sorted(clf.labels) != sorted(EMOTIONS):
             raise FerEdgeError(f"{p}: its metadata labels {clf.labels} are not FER2013's {list(EMOTIONS)}")
         started = time.perf_counter()
-        probs = clf.predict_dataset(images)
-        if tta_flip:
-            probs = (probs + clf.predict_dataset(images[:, :, ::-1])) / 2
+        probs = flip_averaged(clf.predict_dataset, images) if tta_flip else clf.predict_dataset(images)
         seconds = time.perf_counter() - started
         return probs[:, [clf.labels.index(e) for e in EMOTIONS]], seconds  # the model's column order -> FER2013's
     if p.suffix == ".keras":
@@ -63,7 +62,8 @@ def evaluate_models(models: list[str], data: str, split: str, tta_flip: bool = F
 
 
 def format_report(report: dict) -> str:
-    lines = [f"model:     {report['model']}", f"split:     {report['split']} ({report['n']} faces, tta {report['tta']})",
+    lines = [f"model:     {report['model']}" + (f" (choice {report['choice']})" if report.get("choice") else ""),
+             f"split:     {report['split']} ({report['n']} faces, tta {report['tta']})",
              f"accuracy:  {report['accuracy']:.4f}", f"macro-F1:  {report['macro_f1']:.4f}", ""]
     rows = [[name, c["precision"], c["recall"], c["f1"], c["support"]] for name, c in report["per_class"].items()]
     lines.append(format_table(["class", "precision", "recall", "f1", "support"], rows))

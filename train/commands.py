@@ -87,28 +87,40 @@ def _given_on_command_line() -> dict[str, str]:
 
 
 @click.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path())
+@click.argument("models", nargs=-1, type=click.Path())
+@click.option("--model", "named", multiple=True, metavar="NAME|FILE",
+              help="A model choice, fast, accurate or best (`fer-edge models`), evaluated as `fer-edge run --model "
+                   "NAME` runs it (its files and test-time augmentation); or a model file, as MODEL.")
 @click.option("--data", required=True, type=click.Path(), help="fer2013.csv, fer2013.tar.gz, an image folder or a prepared .npz.")
 @click.option("--split", default="PublicTest", show_default=True, help="Any split present: Training, PublicTest, PrivateTest, Test.")
-@click.option("--tta", type=click.Choice(["none", "flip"]), default="none", show_default=True,
-              help="Test-time augmentation: average with the mirrored face.")
+@click.option("--tta", type=click.Choice(["none", "flip"]), default=None,
+              help="Test-time augmentation: average with the mirrored face.  [default: the choice's own (best: "
+                   "flip); none for MODEL files]")
 @click.option("--plot", type=click.Path(), default=None,
               help="Write the confusion matrix as a picture (.png, .pdf, .svg or .jpg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads for .tflite models.")
-def evaluate(models, data, split, tta, plot, as_json, threads) -> None:
+def evaluate(models, named, data, split, tta, plot, as_json, threads) -> None:
     """Accuracy, macro-F1, per-class precision/recall and confusion matrix of MODEL(S) on a split.
 
     MODEL is a .keras file (needs TensorFlow/Keras) or a .tflite file with its .meta.json
     (LiteRT only). Several MODELs are evaluated as an ensemble: their probabilities are averaged.
+    --model NAME (fast, accurate, best) evaluates a shipped choice without typing its files.
     """
     from fer_edge.evaluation import evaluate_models, format_report
+    from fer_edge.model_choices import resolve_models
+
+    if not models and not named:
+        raise FerEdgeError("give MODEL files or --model NAME (fast, accurate or best; `fer-edge models` lists them)")
+    choice = resolve_models([*models, *named], tta)
 
     if plot:  # before the evaluation, not after it
         if Path(plot).suffix.lower() not in PLOT_SUFFIXES:  # matplotlib picks the format by it
             raise FerEdgeError(f"--plot {plot}: give a .png, .pdf, .svg or .jpg file name")
         require_output_folder(plot, "--plot")
-    report = evaluate_models(list(models), data, split, tta_flip=(tta == "flip"), threads=threads)
+    report = evaluate_models([str(p) for p in choice.paths], data, split, tta_flip=choice.tta == "flip",
+                             threads=threads)
+    report["choice"] = choice.name
     if plot:
         from fer_edge.train.plots import plot_confusion
 

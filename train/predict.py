@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fer_edge.edge.flip import flip_averaged  # the one definition of flip TTA, as the runtime's
 from fer_edge.train.batches import to_model_input
 
 
@@ -14,12 +15,12 @@ def model_input_spec(model) -> tuple[int, int]:
 
 def predict_keras(model, images: np.ndarray, batch_size: int = 256, tta_flip: bool = False) -> np.ndarray:
     size, channels = model_input_spec(model)
+
+    def predict(faces):
+        return np.asarray(model.predict_on_batch(faces), dtype=np.float32)
+
     out = []
     for start in range(0, len(images), batch_size):
         x = to_model_input(images[start : start + batch_size], size, channels)
-        p = model.predict_on_batch(x)
-        p = np.asarray(p, dtype=np.float32)
-        if tta_flip:
-            p = (p + np.asarray(model.predict_on_batch(x[:, :, ::-1, :]), dtype=np.float32)) / 2
-        out.append(p)
+        out.append(flip_averaged(predict, x) if tta_flip else predict(x))
     return np.concatenate(out) if out else np.zeros((0, 7), np.float32)
