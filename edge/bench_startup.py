@@ -14,11 +14,16 @@ from collections.abc import Sequence
 from fer_edge.edge.bench_stats import vm_hwm_mb
 from fer_edge.errors import FerEdgeError
 
+# `fer-edge` in a fresh interpreter. Not `python -m fer_edge`: that puts the working folder first on
+# sys.path, where a source checkout's fer_edge/ (without its edge/, train/... subpackages, which the
+# install maps in) would hide the installed package.
+FER_EDGE_MAIN = "import sys; del sys.path[0]; sys.argv[0] = 'fer-edge'; from fer_edge.cli import main; main()"
+
 
 def startup_command(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float, resolution: tuple[int, int] | None = None,
                     detector: str = "blazeface", tta: str | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "fer_edge", "run"]
+    cmd = [sys.executable, "-c", FER_EDGE_MAIN, "run"]
     cmd += ["--camera", camera] if camera is not None else ["--source", str(source)]
     if camera is not None and resolution:  # bench --size asks the camera for it; so does the timed run
         cmd += ["--resolution", f"{resolution[0]}x{resolution[1]}"]

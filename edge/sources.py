@@ -68,10 +68,12 @@ def quiet_opencv():
     """Silence OpenCV's multi-line backend warnings, and what FFmpeg prints straight to fd 2
     ("moov atom not found", "[tcp @ ...] Connection refused"), while opening or probing: a failure
     gets our own one-line error."""
-    from cv2.utils import logging as cv_log
-
+    try:  # OpenCV 5 keeps its log level in cv2.utils.logging; OpenCV 4 (which Bookworm's numpy 1.x gets) in cv2
+        from cv2.utils import logging as cv_log
+    except ImportError:
+        cv_log = cv2
     level = cv_log.getLogLevel()
-    cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
+    cv_log.setLogLevel(0)  # LOG_LEVEL_SILENT in both
     try:
         with quiet_native_stderr():
             yield
@@ -181,6 +183,12 @@ class PicamSource(Source):
             from picamera2 import Picamera2
         except ImportError:
             raise FerEdgeError(PICAM_HINT) from None
+        except ValueError as exc:  # the OS's picamera2 (simplejpeg) built against another numpy than this venv's
+            if "numpy" not in str(exc):
+                raise
+            raise FerEdgeError(f"picamera2 cannot load with this venv's numpy {np.__version__} ({exc}): it is built "
+                               "against the OS's numpy; on Raspberry Pi OS Bookworm make the venv again and install "
+                               '`pip install fer-edge "numpy<2"`, which keeps the OS\'s numpy 1.24') from None
         self.name = "the Raspberry Pi camera"
         self.cam = None
         size = tuple(resolution or DEFAULT_PICAM_RESOLUTION)

@@ -12,7 +12,7 @@ import re
 
 # Debian / Raspberry Pi OS packages (Bookworm names; Trixie adds "t64" to some, as noted).
 APT_PACKAGES = {
-    "libGL.so.1": "libgl1", "libEGL.so.1": "libegl1", "libGLX.so.0": "libglx0", "libOpenGL.so.0": "libopengl0",
+    "libGL.so.1": "libgl1", "libEGL.so.1": "libegl1", "libGLESv2.so.2": "libgles2", "libGLX.so.0": "libglx0", "libOpenGL.so.0": "libopengl0",
     "libxcb.so.1": "libxcb1", "libX11.so.6": "libx11-6", "libXext.so.6": "libxext6", "libSM.so.6": "libsm6",
     "libICE.so.6": "libice6", "libXrender.so.1": "libxrender1", "libxkbcommon.so.0": "libxkbcommon0",
     "libgthread-2.0.so.0": "libglib2.0-0 (libglib2.0-0t64 on Trixie)",
@@ -49,7 +49,8 @@ def missing_library_message(exc: BaseException) -> str | None:
     fix = (f"install it with `sudo apt install {package}`" if package
            else f"install the OS package that provides it (`apt-file search {library}` names it)")
     line = f"the native library {library} is missing{needed_by}: {fix}"
-    if library.startswith(("libGL", "libEGL", "libX", "libxcb", "libSM", "libICE", "libgthread", "libglib", "libxkb")):
+    gui_opencv = library.startswith(("libGL.", "libX", "libxcb", "libSM", "libICE", "libgthread", "libglib", "libxkb"))
+    if gui_opencv and (module is None or module.split(".")[0] == "cv2"):
         # fer-edge itself needs no GUI library: a GUI OpenCV got into this environment
         line += ("; or, as fer-edge needs none, replace the GUI OpenCV with the headless one: "
                  "`pip uninstall opencv-python opencv-contrib-python && pip install --force-reinstall opencv-python-headless`")

@@ -87,7 +87,19 @@ def test_startup_is_a_fresh_run_process(video_report):
     assert st["first_result"] == "face line"  # the video's first frame has a face
     assert st["s"] == video_report["startup_s"] and st["runs_s"] == [st["s"]]
     assert st["exit_s"] >= st["s"] and 0 < st["peak_rss_mb"] < 1000
-    assert st["command"][1:4] == ["-m", "fer_edge", "run"] and "--max-frames" in st["command"]
+    assert st["command"][1] == "-c" and st["command"][3] == "run" and "--max-frames" in st["command"]
+
+
+def test_startup_runs_the_installed_fer_edge_even_beside_a_folder_named_fer_edge(tmp_path, monkeypatch, edge_model):
+    """From a source checkout (or any folder holding a fer_edge/), `python -m fer_edge` would import
+    that folder instead of the installed package; the start-up run must not."""
+    from fer_edge.edge.bench_startup import measure_startup
+
+    (tmp_path / "fer_edge").mkdir()
+    (tmp_path / "fer_edge" / "__init__.py").write_text("raise ImportError('the decoy package was imported')\n")
+    monkeypatch.chdir(tmp_path)
+    st = measure_startup(None, str(media(VIDEO)), [str(edge_model)], 1, 0.5, runs=1)
+    assert st["first_result"] == "face line"
 
 
 def test_table_lists_every_stage_and_configuration(edge_model):

@@ -57,3 +57,26 @@ def test_run_without_libgl_is_one_error_line_naming_the_package():
     assert len(lines) == 1 and lines[0].startswith("error: the native library libGL.so.1 is missing"), proc.stderr
     assert "sudo apt install libgl1" in lines[0]
     assert proc.stdout == ""
+
+
+PICAMERA2_BUILT_FOR_OTHER_NUMPY = """
+import importlib.abc, sys
+class OldNumpyBuild(importlib.abc.MetaPathFinder):  # what the OS's picamera2 raises beside a pip numpy 2
+    def find_spec(self, name, path=None, target=None):
+        if name == "picamera2":
+            raise ValueError("numpy.dtype size changed, may indicate binary incompatibility. "
+                             "Expected 96 from C header, got 88 from PyObject")
+sys.meta_path.insert(0, OldNumpyBuild())
+from fer_edge.cli import main
+sys.argv = ["fer-edge", "run", "--camera", "picam", "--headless", "--jsonl", "-"]
+main()
+"""
+
+
+def test_picamera2_built_for_the_os_numpy_is_one_line_saying_how_to_install():
+    proc = subprocess.run([sys.executable, "-c", PICAMERA2_BUILT_FOR_OTHER_NUMPY], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: picamera2 cannot load with this venv's numpy"), proc.stderr
+    assert 'pip install fer-edge "numpy<2"' in lines[0]
