@@ -17,11 +17,11 @@ demo: setup-edge
 	$(EDGE_VENV)/bin/fer-edge run --source samples/astronaut.jpg --headless --jsonl - --output-video demo_out.jpg
 	@echo "annotated picture: demo_out.jpg"
 
-# Host and device side together (TensorFlow for training and conversion), then the test suite.
+# Host and device side together (TensorFlow for training and conversion, pandas for analysis), then the test suite.
 setup: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[train,test]"
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[train,test,analysis]"
 	# MediaPipe only as the reference the LiteRT BlazeFace is tested against (tests skip without it);
 	# --no-deps: its requirements would add opencv-contrib-python beside opencv-python-headless.
 	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps "mediapipe==1.2.3"

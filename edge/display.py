@@ -78,7 +78,11 @@ def ppm(image: np.ndarray) -> bytes:
 
 
 class Window:
-    """One resizable window; `show()` returns False once the user pressed q/Esc or closed it."""
+    """One resizable window; `show(image)` returns False once the user pressed q/Esc or closed it.
+
+    >>> with Window() as window:                      # doctest: +SKIP
+    ...     while window.show(frame): ...             # a BGR or grey uint8 frame
+    """
 
     def __init__(self):
         problem = display_problem()
@@ -149,3 +153,9 @@ class Window:
             except self._tk.TclError:
                 pass
             self._open = False
+
+    def __enter__(self) -> "Window":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -19,14 +19,35 @@ from fer_edge.faces import crop_square, faces_batch
 STAGES = ("capture", "detect", "preprocess", "classify", "draw")
 
 
-@dataclass
+@dataclass(repr=False)
 class Face:
-    track_id: int
+    """One face in a frame: where it is, its expression, and which track it continues."""
+
+    track_id: int  # the same number in every frame while the face stays in view
     box: tuple[int, int, int, int]  # x, y, w, h in pixels, clipped to the frame
     label: str  # the label with the highest smoothed probability
     score: float  # its smoothed probability
-    probs: np.ndarray  # smoothed probabilities, in the model's label order
+    probs: np.ndarray  # smoothed probabilities, in the model's label order (`labels`)
     detection: float  # face detector confidence
+    labels: tuple[str, ...] = ()  # the model's labels, the order of `probs`
+    keypoints: tuple[tuple[float, float], ...] = ()  # (x, y) of the eyes, nose tip, mouth centre, ear tragions
+
+    def __repr__(self) -> str:
+        return (f"Face(track_id={self.track_id}, box={self.box}, label={self.label!r}, score={self.score:.3f}, "
+                f"detection={self.detection:.3f})")
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Every label's smoothed probability."""
+        return {name: float(p) for name, p in zip(self.labels, self.probs)}
+
+    def to_dict(self, digits: int | None = None) -> dict:
+        """JSON-ready: the fields of a `fer-edge run --jsonl` record (without frame, time and image);
+        `digits` rounds the scores as that file does (4)."""
+        r = (lambda v: round(float(v), digits)) if digits is not None else float
+        return {"track": self.track_id, "box": [int(v) for v in self.box], "label": self.label,
+                "score": r(self.score), "scores": {name: r(p) for name, p in zip(self.labels, self.probs)},
+                "detection": r(self.detection)}
 
 
 @dataclass
@@ -75,9 +96,10 @@ class Pipeline:
         t3 = time.perf_counter()  # tracking (microseconds) is counted with classify
         timings.update(detect=t1 - t0, preprocess=t2 - t1, classify=t3 - t2)
         h, w = image.shape[:2]
+        labels = tuple(self.labels)
         faces = []
         for det, track in zip(detections, tracks):
             best = int(np.argmax(track.probs))
             faces.append(Face(track.id, clip_box(det.box, w, h), self.labels[best], float(track.probs[best]),
-                              track.probs.copy(), det.score))
+                              track.probs.copy(), det.score, labels, det.keypoints))
         return FrameResult(faces, timings)

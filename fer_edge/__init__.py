@@ -1,3 +1,57 @@
-"""fer-edge: facial-expression recognition from host training to int8 inference on the edge."""
+"""fer-edge: facial-expression recognition from host training to int8 inference on the edge.
+
+The Python API (device side: never imports TensorFlow):
+
+    import cv2, fer_edge
+    with fer_edge.Recognizer() as recognizer:              # model="fast" | "accurate" | "best" | a .tflite
+        for face in recognizer.recognize(cv2.imread("photo.jpg")):
+            print(face.label, face.score, face.box)        # also face.scores, face.track_id, face.to_dict()
+    for image, faces in fer_edge.stream(0): ...            # camera 0, "picam", a video, a folder, a URL
+    df = fer_edge.analyze("clip.mp4")                      # pandas: one row per face per frame
+    fer_edge.plot_timeline(df, "timeline.png")
+
+The names in __all__ are the stable API. They load on first use, so `import fer_edge` stays instant
+and the command line does not pay for what it does not run.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "Recognizer": "fer_edge.edge.recognizer", "Expression": "fer_edge.edge.recognizer",
+    "Face": "fer_edge.edge.pipeline",
+    "stream": "fer_edge.edge.stream", "FrameFaces": "fer_edge.edge.stream",
+    "Window": "fer_edge.edge.display",
+    "analyze": "fer_edge.analysis", "to_dataframe": "fer_edge.analysis", "read_results": "fer_edge.analysis",
+    "plot_timeline": "fer_edge.analysis",
+    "FerEdgeError": "fer_edge.errors",
+    "EMOTIONS": "fer_edge.labels",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from fer_edge.analysis import analyze, plot_timeline, read_results, to_dataframe
+    from fer_edge.edge.display import Window
+    from fer_edge.edge.pipeline import Face
+    from fer_edge.edge.recognizer import Expression, Recognizer
+    from fer_edge.edge.stream import FrameFaces, stream
+    from fer_edge.errors import FerEdgeError
+    from fer_edge.labels import EMOTIONS
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fer_edge' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

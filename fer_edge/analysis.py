@@ -1,0 +1,215 @@
+"""Results as pandas DataFrames: from the API (`analyze`, `to_dataframe`) and from the files
+`fer-edge run` writes (`read_results`), one row per face per frame, in the columns of `--csv`.
+
+pandas and matplotlib come with the `analysis` extra (`pip install "fer-edge[analysis]"`), not with
+the device install: about 80 MB and a second or two of import on a Raspberry Pi 4 that the
+real-time path does not need. They are imported when a function here is called.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fer_edge.errors import FerEdgeError
+from fer_edge.labels import EMOTIONS
+
+if TYPE_CHECKING:
+    import pandas
+
+ANALYSIS_HINT = 'pip install "fer-edge[analysis]"'
+# Where each face is; then its expression. The per-label score columns follow, one per label.
+PLACE_COLUMNS = ("frame", "time", "image", "track", "x", "y", "w", "h")
+VERDICT_COLUMNS = ("label", "score", "detection")
+
+
+def import_pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise FerEdgeError(f"this needs pandas: {ANALYSIS_HINT}") from None
+    return pandas
+
+
+def _row(record: dict, labels: list[str]) -> dict:
+    """A `--jsonl` record (or FrameFaces.to_records item) as a flat row of the CSV's columns."""
+    x, y, w, h = record["box"]
+    row = {"frame": record.get("frame"), "time": record.get("time"), "image": record.get("image"),
+           "track": record["track"], "x": x, "y": y, "w": w, "h": h, "label": record["label"],
+           "score": record["score"], "detection": record["detection"]}
+    scores = record.get("scores") or {}
+    for name in labels:
+        row[name] = scores.get(name)
+    return row
+
+
+def _frame_records(items: Iterable) -> tuple[list[dict], list[str]]:
+    """Records and the label order from FrameFaces, Faces or record dicts."""
+    from fer_edge.edge.pipeline import Face
+    from fer_edge.edge.stream import FrameFaces
+
+    records, labels = [], None
+    for item in items:
+        if isinstance(item, FrameFaces):
+            records.extend(item.to_records())
+            faces = item.faces
+        elif isinstance(item, Face):
+            records.append(item.to_dict())
+            faces = [item]
+        elif isinstance(item, dict):
+            records.append(item)
+            faces = []
+        else:
+            raise ValueError(f"cannot make a row of {type(item).__name__}: give FrameFaces, Face or dict records")
+        if labels is None:
+            labels = next((list(f.labels) for f in faces if f.labels), None) or (
+                list(item["scores"]) if isinstance(item, dict) and item.get("scores") else None)
+    return records, labels or list(EMOTIONS)
+
+
+def frame_dataframe(rows: list[dict], labels: list[str]) -> "pandas.DataFrame":
+    """The rows in the CSV's column order; `image` only where some row names one, `time` as floats."""
+    pd = import_pandas()
+    columns = [*PLACE_COLUMNS, *VERDICT_COLUMNS, *labels]
+    df = pd.DataFrame(rows, columns=columns)
+    if df["image"].isna().all():
+        df = df.drop(columns="image")
+    df["time"] = pd.to_numeric(df["time"], errors="coerce")
+    for column in ("x", "y", "w", "h", "track"):
+        df[column] = df[column].astype("int64")
+    if df["frame"].notna().all():
+        df["frame"] = df["frame"].astype("int64")
+    return df
+
+
+def to_dataframe(items: Iterable) -> "pandas.DataFrame":
+    """One row per face: from `stream()`'s FrameFaces (with frame and time), `recognize()`'s Faces,
+    or `--jsonl` records. Columns as `fer-edge run --csv` writes them."""
+    records, labels = _frame_records(items)
+    return frame_dataframe([_row(r, labels) for r in records], labels)
+
+
+def analyze(video: str | os.PathLike, *, progress: bool | None = None, max_frames: int | None = None,
+            **options: Any) -> "pandas.DataFrame":
+    """Every face in every frame of a video (or a folder of images): one row per face per frame,
+    with frame, time, track, box, label and every label's score. `options` are Recognizer's (model,
+    threads, min_confidence, smooth, tta, detector). A progress bar shows on a terminal
+    (progress=None), always (True) or never (False)."""
+    from tqdm import tqdm
+
+    from fer_edge.edge.stream import open_frames, stream
+
+    import_pandas()  # before the work, not after it
+    path = Path(video)
+    if not path.exists():
+        raise FerEdgeError(f"{video}: no such file or folder")
+    with open_frames(path) as probe:  # its length, for the bar (a bad file fails here, before any model loads)
+        total = probe.frame_count
+    if total is not None and max_frames is not None:
+        total = min(total, max_frames)
+    rows, labels = [], None
+    bar = tqdm(total=total, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True,
+               disable=None if progress is None else not progress)
+    try:
+        for item in stream(path, max_frames=max_frames, **options):
+            for face in item.faces:
+                labels = labels or list(face.labels)
+            rows.extend(item.to_records())
+            bar.update(1)
+    finally:
+        bar.close()
+    labels = labels or list(EMOTIONS)
+    return frame_dataframe([_row(r, labels) for r in rows], labels)
+
+
+def _float_or_none(text: str) -> float | None:
+    return float(text) if text not in ("", None) else None
+
+
+def read_results(path: str | os.PathLike) -> "pandas.DataFrame":
+    """A `fer-edge run --jsonl` or `--csv` file as a DataFrame (the CSV's columns either way)."""
+    p = Path(path)
+    try:
+        with open(p, encoding="utf-8", newline="") as fh:
+            head = fh.read(1)
+            fh.seek(0)
+            if head == "{":
+                records = [json.loads(line) for line in fh if line.strip()]
+                labels = list(records[0]["scores"]) if records else list(EMOTIONS)
+                return frame_dataframe([_row(r, labels) for r in records], labels)
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames or []
+            labels = [f for f in fields if f not in PLACE_COLUMNS and f not in VERDICT_COLUMNS]
+            missing = [c for c in (*PLACE_COLUMNS, *VERDICT_COLUMNS) if c not in fields]
+            if missing or not labels:
+                raise FerEdgeError(f"{p}: not a `fer-edge run --csv` file (no {', '.join(missing) or 'label'} "
+                                   "columns)")
+            rows = []
+            for rec in reader:
+                row = {"frame": int(rec["frame"]), "time": _float_or_none(rec["time"]), "image": rec["image"] or None,
+                       "track": int(rec["track"]), "label": rec["label"], "score": float(rec["score"]),
+                       "detection": float(rec["detection"])}
+                row.update({k: int(rec[k]) for k in ("x", "y", "w", "h")})
+                row.update({name: float(rec[name]) for name in labels})
+                rows.append(row)
+            return frame_dataframe(rows, labels)
+    except FileNotFoundError:
+        raise FerEdgeError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise FerEdgeError(f"{p}: a folder, not a results file") from None
+    except UnicodeDecodeError:
+        raise FerEdgeError(f"{p}: not a text file") from None
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # json, int()/float(), a missing field
+        raise FerEdgeError(f"{p}: not a `fer-edge run --jsonl` or `--csv` file ({type(exc).__name__}: {exc})") from None
+
+
+def label_columns(df: "pandas.DataFrame") -> list[str]:
+    return [c for c in df.columns if c not in PLACE_COLUMNS and c not in VERDICT_COLUMNS]
+
+
+def timeline_axis(df: "pandas.DataFrame") -> tuple[str, str]:
+    """The x axis of a timeline: seconds where the frames have times, else frame numbers."""
+    if "time" in df and df["time"].notna().all() and len(df):
+        return "time", "seconds"
+    return "frame", "frame"
+
+
+def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None, *, tracks: int = 6,
+                  min_frames: int = 1):
+    """Each track's expression scores over time, one panel per track (the `tracks` longest with at
+    least `min_frames` frames), in the overlay's colours. Saved to `path` (.png, .svg, .pdf) when
+    given; returns the matplotlib Figure."""
+    from fer_edge.result_plots import timeline_figure
+
+    fig = timeline_figure(df, tracks=tracks, min_frames=min_frames)
+    if path is not None:
+        from fer_edge.result_plots import save_figure
+
+        save_figure(fig, path)
+    return fig
+
+
+def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
+    """Per track: frames, first and last time (or frame), the expression it shows most, and its share
+    of the track's frames; the share of frames in each expression."""
+    pd = import_pandas()
+    axis, _ = timeline_axis(df)
+    labels = label_columns(df)
+    rows = []
+    for track, part in df.groupby("track", sort=True):
+        shares = part["label"].value_counts(normalize=True)
+        top = shares.idxmax()
+        row = {"track": int(track), "frames": len(part), "from": part[axis].min(), "to": part[axis].max(),
+               "most": top, "most_share": round(float(shares[top]), 3),
+               "mean_score": round(float(part["score"].mean()), 3)}
+        row.update({name: round(float(shares.get(name, 0.0)), 3) for name in labels})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if axis == "frame" and len(table):
+        table[["from", "to"]] = table[["from", "to"]].astype("int64")
+    return table

@@ -1,0 +1,93 @@
+"""`fer-edge report`: a `fer-edge run` result file (JSONL or CSV) as a picture and/or a web page:
+each tracked face's expressions over time, its share of time in each expression, and a summary table.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import click
+
+from fer_edge.errors import FerEdgeError
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def html_page(source: str, table, png: bytes) -> str:
+    """A self-contained page (no external files or scripts): the figure inlined, then the table."""
+    rows = table.to_html(index=False, border=0, classes="summary", float_format=lambda v: f"{v:.3g}")
+    title = html.escape(f"fer-edge report: {Path(source).name}")
+    image = base64.b64encode(png).decode("ascii")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
+img {{ max-width: 100%; }}
+table.summary {{ border-collapse: collapse; font-size: 0.9em; }}
+table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; border-bottom: 1px solid #ddd; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p>Per tracked face: expression scores over time and the share of frames with each label
+(`most`: the label it shows most, `most_share` of its frames).</p>
+<img alt="expression timelines and shares" src="data:image/png;base64,{image}">
+<h2>Summary per face</h2>
+{rows}
+</body></html>
+"""
+
+
+@click.command()
+@click.argument("results", type=click.Path(dir_okay=True))
+@click.option("-o", "--output", "outputs", multiple=True, required=True, metavar="FILE",
+              help="Write the report here: a picture (.png, .svg, .pdf) or a self-contained web page (.html); "
+                   "repeat for both.")
+@click.option("--tracks", default=6, show_default=True, type=click.IntRange(1, 50),
+              help="Plot the longest this many tracked faces.")
+@click.option("--min-frames", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Leave out faces tracked for fewer frames (passers-by, false detections).")
+def report(results, outputs, tracks, min_frames) -> None:
+    """Timelines, time per expression and a summary table from `fer-edge run --jsonl/--csv` output.
+
+    \b
+    fer-edge run --source clip.mp4 --headless --csv faces.csv
+    fer-edge report faces.csv -o report.png -o report.html
+
+    Needs pandas and matplotlib: pip install "fer-edge[analysis]".
+    """
+    from fer_edge.analysis import read_results, summary_table
+    from fer_edge.atomic import atomic_output, require_output_folder
+    from fer_edge.result_plots import import_matplotlib, report_figure, save_figure
+    from fer_edge.table import format_table
+
+    for out in outputs:
+        suffix = Path(out).suffix.lower()
+        if suffix not in FIGURE_SUFFIXES + PAGE_SUFFIXES:
+            raise FerEdgeError(f"-o {out}: name a picture ({', '.join(FIGURE_SUFFIXES)}) or a page (.html)")
+        require_output_folder(out, "-o")
+    if len({str(Path(o).resolve()) for o in outputs}) != len(outputs):
+        raise FerEdgeError("-o: the same file named twice")
+    import_matplotlib()
+    df = read_results(results)
+    if df.empty:
+        raise FerEdgeError(f"{results}: holds no face to report")
+    df = df[df.groupby("track")["track"].transform("size") >= min_frames]
+    if df.empty:
+        raise FerEdgeError(f"{results}: no face was tracked for {min_frames} frames or more (--min-frames)")
+    table = summary_table(df)
+    fig = report_figure(df, table, tracks=tracks)
+    for out in outputs:
+        if Path(out).suffix.lower() in FIGURE_SUFFIXES:
+            save_figure(fig, out)
+        else:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=110)
+            with atomic_output(out, suffix=".html") as tmp:
+                tmp.write_text(html_page(results, table, buffer.getvalue()), encoding="utf-8")
+    columns = ["track", "frames", "from", "to", "most", "most_share", "mean_score"]
+    click.echo(format_table(columns, table[columns].values.tolist()))
+    click.echo("wrote " + ", ".join(outputs), err=True)

@@ -1,0 +1,115 @@
+"""Pictures of results (`plot_timeline`, `fer-edge report`): each tracked face's expression scores
+over time, and the share of time in each expression, in the overlay's colours.
+
+matplotlib's object API without pyplot: no GUI backend is chosen or needed, and a caller's own
+pyplot state (a notebook's) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fer_edge.errors import FerEdgeError
+
+if TYPE_CHECKING:
+    import pandas
+    from matplotlib.figure import Figure
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+DEFAULT_COLOUR = "#50dc50"
+
+
+def import_matplotlib():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        from fer_edge.analysis import ANALYSIS_HINT
+
+        raise FerEdgeError(f"plots need matplotlib: {ANALYSIS_HINT}") from None
+    return Figure
+
+
+def label_colour(label: str) -> str:
+    """The overlay's colour of a label (edge/draw.py's BGR), as matplotlib's RGB hex."""
+    from fer_edge.edge.draw import COLOURS
+
+    bgr = COLOURS.get(label)
+    return DEFAULT_COLOUR if bgr is None else "#%02x%02x%02x" % (bgr[2], bgr[1], bgr[0])
+
+
+def longest_tracks(df: "pandas.DataFrame", tracks: int, min_frames: int) -> list[int]:
+    counts = df.groupby("track").size()
+    counts = counts[counts >= min_frames]
+    return [int(t) for t in counts.sort_values(ascending=False, kind="stable").index[:tracks]]
+
+
+def draw_timelines(fig: "Figure", axes, df: "pandas.DataFrame", track_ids: list[int]) -> None:
+    from fer_edge.analysis import label_columns, timeline_axis
+
+    axis, unit = timeline_axis(df)
+    labels = label_columns(df)
+    for ax, track in zip(axes, track_ids):
+        part = df[df["track"] == track].sort_values(axis)
+        for name in labels:
+            ax.plot(part[axis], part[name], color=label_colour(name), label=name, linewidth=1.4)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"face #{track}")
+        ax.grid(alpha=0.3)
+    if len(track_ids):
+        axes[-1].set_xlabel(unit)
+        axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def timeline_figure(df: "pandas.DataFrame", tracks: int = 6, min_frames: int = 1) -> "Figure":
+    Figure = import_matplotlib()
+    track_ids = longest_tracks(df, tracks, min_frames)
+    if not track_ids:
+        raise FerEdgeError("no face to plot (no track has enough frames)")
+    fig = Figure(figsize=(10, 1.9 * len(track_ids) + 0.6), layout="constrained")
+    axes = fig.subplots(len(track_ids), 1, sharex=True, squeeze=False)[:, 0]
+    draw_timelines(fig, axes, df, track_ids)
+    fig.suptitle("expression scores over time, per tracked face")
+    return fig
+
+
+def report_figure(df: "pandas.DataFrame", table: "pandas.DataFrame", tracks: int = 6,
+                  min_frames: int = 1) -> "Figure":
+    """Timelines of the longest tracks above, and each track's share of time per expression below."""
+    from fer_edge.analysis import label_columns
+
+    Figure = import_matplotlib()
+    track_ids = longest_tracks(df, tracks, min_frames)
+    if not track_ids:
+        raise FerEdgeError("no face to report (no track has enough frames)")
+    fig = Figure(figsize=(10, 1.9 * len(track_ids) + 3.2), layout="constrained")
+    grid = fig.add_gridspec(len(track_ids) + 1, 1, height_ratios=[1.0] * len(track_ids) + [1.35])
+    axes = [fig.add_subplot(grid[0, 0])]
+    axes += [fig.add_subplot(grid[i, 0], sharex=axes[0]) for i in range(1, len(track_ids))]
+    draw_timelines(fig, axes, df, track_ids)
+    shares = fig.add_subplot(grid[-1, 0])
+    shown = table[table["track"].isin(track_ids)]
+    left = [0.0] * len(shown)
+    names = [f"#{t}" for t in shown["track"]]
+    for label in label_columns(df):
+        values = list(shown[label])
+        shares.barh(names, values, left=left, color=label_colour(label), label=label)
+        left = [a + b for a, b in zip(left, values)]
+    shares.set_xlim(0, 1)
+    shares.invert_yaxis()
+    shares.set_xlabel("share of the face's frames with each label")
+    fig.suptitle(f"{len(df)} face observations, {df['track'].nunique()} tracked faces")
+    return fig
+
+
+def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
+    """Write the figure atomically in the format its name says."""
+    from fer_edge.atomic import atomic_output, require_output_folder
+
+    out = require_output_folder(path)
+    if out.suffix.lower() not in PLOT_SUFFIXES:
+        raise FerEdgeError(f"{path}: name a {', '.join(PLOT_SUFFIXES)} file")
+    with atomic_output(out, suffix=out.suffix) as tmp:
+        fig.savefig(tmp, dpi=110)
+    return out
