@@ -13,24 +13,15 @@ t_start = time.perf_counter()
 
 import frame_loop  # noqa: E402  (beside this file)
 
-from fer_edge.edge.classifier import FaceClassifier  # noqa: E402
-from fer_edge.edge.console import quiet_native_stderr  # noqa: E402
-from fer_edge.edge.detector import FaceDetector  # noqa: E402
-from fer_edge.edge.pipeline import Pipeline  # noqa: E402
+from fer_edge.edge.recognizer import Recognizer  # noqa: E402
 
 
 def main() -> None:
     frames_path, count, warmup, model, threads = sys.argv[1:6]
-    with quiet_native_stderr():
-        classifier = FaceClassifier(model, int(threads))
-    detector = FaceDetector()
-    pipeline = Pipeline(detector, classifier)
-    loaded = time.perf_counter() - t_start
-    try:
-        frame_loop.run(lambda frame: len(pipeline.process(frame).faces), frames_path, int(count), int(warmup),
+    with Recognizer(model, threads=int(threads)) as recognizer:  # what `fer-edge run` uses
+        loaded = time.perf_counter() - t_start
+        frame_loop.run(lambda frame: len(recognizer.recognize(frame)), frames_path, int(count), int(warmup),
                        loaded, {"model": model, "threads": int(threads)})
-    finally:
-        detector.close()
 
 
 if __name__ == "__main__":

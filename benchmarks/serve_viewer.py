@@ -31,15 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from fer_edge.edge.bench_source import LoopedSource, parse_size  # noqa: E402
 from fer_edge.edge.bench_stats import UsageMeter, load_average, machine  # noqa: E402
-from fer_edge.edge.console import quiet_native_stderr  # noqa: E402
-from fer_edge.edge.detector import make_detector  # noqa: E402
-from fer_edge.edge.ensemble import load_classifier  # noqa: E402
 from fer_edge.edge.outputs import Outputs  # noqa: E402
-from fer_edge.edge.pipeline import Pipeline  # noqa: E402
+from fer_edge.edge.recognizer import Recognizer  # noqa: E402
 from fer_edge.edge.runner import run  # noqa: E402
 from fer_edge.edge.serve import BOUNDARY, LiveView  # noqa: E402
 from fer_edge.edge.sources import open_source  # noqa: E402
-from fer_edge.paths import default_model  # noqa: E402
 
 MODES = ("no server", "server, no viewer", "one viewer")
 
@@ -86,15 +82,15 @@ class Viewer:
             t.join(2)
 
 
-def measure(mode: str, args, detector, classifier) -> dict:
+def measure(mode: str, args, recognizer) -> dict:
     looped = LoopedSource(lambda: open_source(None, args.source, None), args.size)
-    pipeline = Pipeline(detector, classifier)
-    outputs = Outputs(classifier.labels)
+    recognizer.reset()
+    outputs = Outputs(recognizer.labels)
     view = viewer = None
     observers = ()
     try:
         if mode != "no server":
-            view = LiveView("127.0.0.1", 0, classifier.labels, looped.name, fps=args.serve_fps).start()
+            view = LiveView("127.0.0.1", 0, recognizer.labels, looped.name, fps=args.serve_fps).start()
             observers = (view.publish,)
         if mode == "one viewer":
             viewer = Viewer(view.port)
@@ -104,7 +100,7 @@ def measure(mode: str, args, detector, classifier) -> dict:
         meter = UsageMeter()
         meter.start()
         with contextlib.redirect_stderr(io.StringIO()):  # the runner's summary line; ours are below
-            summary = run(looped, pipeline, outputs, None, args.frames, observers=observers)
+            summary = run(looped, recognizer, outputs, None, args.frames, observers=observers)
         usage = meter.stop()
     finally:
         if viewer is not None:
@@ -130,26 +126,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2, help="the expression model's threads (run's default)")
     parser.add_argument("--serve-fps", type=int, default=10, help="as `fer-edge run --serve-fps` (its default)")
-    parser.add_argument("--model", type=Path, default=None, help="[default: the shipped int8 model]")
+    parser.add_argument("--model", default=None, help="a model choice or .tflite file [default: fast]")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     args.size = parse_size(args.size)
 
     started = machine()
-    with quiet_native_stderr():
-        classifier = load_classifier([args.model or default_model()], args.threads)
-    detector = make_detector(min_confidence=0.5)
     runs = []
-    try:
+    with Recognizer(args.model, threads=args.threads) as recognizer:  # run's own defaults
         warm = argparse.Namespace(**{**vars(args), "frames": 30})
-        measure("no server", warm, detector, classifier)  # first invokes allocate; keep them out
+        measure("no server", warm, recognizer)  # first invokes allocate; keep them out
         for r in range(args.rounds):
             for mode in (MODES if r % 2 == 0 else MODES[::-1]):
-                result = measure(mode, args, detector, classifier)
+                result = measure(mode, args, recognizer)
                 runs.append(result)
                 print(f"round {r + 1}: {json.dumps(result)}", file=sys.stderr)
-    finally:
-        detector.close()
     fps = {m: statistics.median(r["fps"] for r in runs if r["mode"] == m) for m in MODES}
     cpu = {m: statistics.median(r["cpu_percent"] for r in runs if r["mode"] == m) for m in MODES}
     cpu_ms = {m: statistics.median(r["cpu_ms_per_frame"] for r in runs if r["mode"] == m) for m in MODES}

@@ -27,15 +27,16 @@ from tqdm import tqdm
 from fer_edge.edge.bench_source import LoopedSource
 from fer_edge.edge.bench_startup import measure_startup
 from fer_edge.edge.bench_stats import UsageMeter, latency_ms, load_average, machine, peak_rss_mb
-from fer_edge.edge.console import quiet_native_stderr, warn
+from fer_edge.edge.console import warn
 from fer_edge.edge.draw import annotate
-from fer_edge.edge.pipeline import STAGES, Pipeline
+from fer_edge.edge.pipeline import STAGES
 from fer_edge.edge.sources import Source, capture_reader, open_source
 from fer_edge.errors import FerEdgeError
 
 if TYPE_CHECKING:
     from fer_edge.edge.classifier import FaceClassifier
     from fer_edge.edge.ensemble import EnsembleClassifier
+    from fer_edge.edge.recognizer import Recognizer
 
 
 @dataclass
@@ -56,7 +57,7 @@ class BenchOptions:
     detector: str = "blazeface"  # edge.detector.make_detector's kind
 
 
-def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: int, warmup: int, draw: bool,
+def measure(source: Source, looped: LoopedSource, recognizer: Recognizer, frames: int, warmup: int, draw: bool,
             threaded: bool, label: str = "") -> dict:
     """One configuration: `warmup` frames untimed, then `frames` frames timed."""
     stage_s = {stage: [] for stage in STAGES}
@@ -68,10 +69,10 @@ def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: in
         frame = next(it, None)
         if frame is None:
             break
-        result = pipeline.process(frame.image)
+        result = recognizer.process(frame.image)
         if draw:
             annotate(frame.image, result.faces, None)
-    pipeline.reset()
+    recognizer.reset()
     bar = tqdm(total=frames, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True, disable=None,
                desc=label or None)
     excluded = 0.0  # reopening a looped file, inline only (on a thread it overlaps inference)
@@ -89,8 +90,8 @@ def measure(source: Source, looped: LoopedSource, pipeline: Pipeline, frames: in
             reopen = 0.0 if threaded else looped.excluded_s - before
             excluded += reopen
             if not source.sequence:
-                pipeline.reset()  # unrelated stills, as in `fer-edge run`
-            result = pipeline.process(frame.image)
+                recognizer.reset()  # unrelated stills, as in `fer-edge run`
+            result = recognizer.process(frame.image)
             timings = dict(result.timings, capture=t1 - t0 - reopen)
             if draw:
                 t2 = time.perf_counter()
@@ -152,46 +153,43 @@ def model_entry(classifier: FaceClassifier | EnsembleClassifier, choice: str | N
 def run_bench(opts: BenchOptions) -> dict:
     """All configurations (threads x capture thread on/off); the first is the headline, with
     `fer-edge run`'s default capture mode (off for files, on for cameras and streams)."""
-    from fer_edge.edge.detector import make_detector
-    from fer_edge.edge.ensemble import load_classifier
+    from fer_edge.edge.recognizer import Recognizer  # noqa: F811 (the TYPE_CHECKING name, at run time)
 
     started_on = machine()
 
     def opener() -> Source:
         return open_source(opts.camera, opts.source, opts.size if opts.camera is not None else None)
 
-    with quiet_native_stderr():
-        load_classifier(opts.models, opts.threads[0], opts.tta)  # a bad model or ensemble fails here, before any timing
+    def recognizer(threads: int) -> Recognizer:  # what `fer-edge run` and the API use
+        return Recognizer(list(opts.models), threads=threads, min_confidence=opts.min_confidence, tta=opts.tta,
+                          detector=opts.detector)
+
+    recognizer(opts.threads[0]).close()  # a bad model, ensemble or detector fails here, before any timing
     opener().close()  # and a bad source too
     startup = (measure_startup(opts.camera, opts.source, [str(m) for m in opts.models], opts.threads[0],
                                opts.min_confidence, opts.startup_runs, opts.size, opts.detector,
                                tta=opts.tta)
                if opts.startup_runs else None)
 
-    detector = make_detector(opts.detector, opts.min_confidence)
     runs = []
-    try:
-        first = opener()
-        live = first.live
-        first.close()
-        default_mode = live  # as `fer-edge run`: a capture thread for live sources only
-        modes = [opts.capture_thread] if opts.capture_thread is not None else [default_mode, not default_mode]
-        for threads in opts.threads:
-            with quiet_native_stderr():
-                classifier = load_classifier(opts.models, threads, opts.tta)
-            pipeline = Pipeline(detector, classifier)
+    first = opener()
+    live = first.live
+    first.close()
+    default_mode = live  # as `fer-edge run`: a capture thread for live sources only
+    modes = [opts.capture_thread] if opts.capture_thread is not None else [default_mode, not default_mode]
+    for threads in opts.threads:
+        with recognizer(threads) as measured:
+            classifier = measured.classifier
             for threaded in modes:
                 looped = LoopedSource(opener, opts.size)
                 source = _wrap(looped, threaded)
                 try:
                     label = f"threads {threads}, capture thread {'on' if threaded else 'off'}"
-                    result = measure(source, looped, pipeline, opts.frames, opts.warmup, opts.draw, threaded, label)
+                    result = measure(source, looped, measured, opts.frames, opts.warmup, opts.draw, threaded, label)
                 finally:
                     source.close()
                 runs.append({"threads": threads, "capture_thread": threaded, "loops": looped.loops, **result})
                 decoded, sizes_vary = looped.decoded_size, looped.sizes_vary
-    finally:
-        detector.close()
 
     head = runs[0]
     out = dict(head)

@@ -86,15 +86,11 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     """
     from pathlib import Path
 
-    from fer_edge.edge.console import quiet_native_stderr
-    from fer_edge.edge.detector import make_detector
     from fer_edge.edge.display import Window, display_problem
-    from fer_edge.edge.ensemble import load_classifier
     from fer_edge.edge.outputs import Outputs
-    from fer_edge.edge.pipeline import Pipeline
+    from fer_edge.edge.recognizer import Recognizer
     from fer_edge.edge.runner import run as run_loop
     from fer_edge.edge.sources import ImageSource, capture_reader, open_source, parse_resolution
-    from fer_edge.model_choices import resolve_models
 
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
@@ -123,13 +119,13 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
                 raise FerEdgeError(f"{target}: an output would overwrite the input")
     size = parse_resolution(resolution)
 
-    with quiet_native_stderr():
-        choice = resolve_models(models, tta)
-        classifier = load_classifier(choice.paths, threads, choice.tta)
-    frames = open_source(camera, source, size)
-    single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
-    detector = outputs = window = view = None
+    # The API's Recognizer is the run's frame -> faces path: models, detector, crops, tracker.
+    recognizer = Recognizer(models, threads=threads, min_confidence=min_confidence, smooth=smooth, tta=tta,
+                            detector=detector_kind)
+    frames = outputs = window = view = None
     try:
+        frames = open_source(camera, source, size)
+        single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
         if capture_thread if capture_thread is not None else frames.live:
             frames = capture_reader(frames)
         if realtime and not frames.live:
@@ -142,16 +138,14 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
 
             hint = ("the file is read as fast as the pipeline runs: add --realtime to watch it at its own speed"
                     if not frames.live and frames.sequence and not realtime else None)
-            view = LiveView(*serve_address, classifier.labels, frames.name, token=serve_token, fps=serve_fps,
+            view = LiveView(*serve_address, recognizer.labels, frames.name, token=serve_token, fps=serve_fps,
                             max_viewers=serve_viewers, hint=hint).start()
             info(view.start_message())
-        detector = make_detector(detector_kind, min_confidence)
-        pipeline = Pipeline(detector, classifier, smooth=smooth)
         window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
-        outputs = Outputs(classifier.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
+        outputs = Outputs(recognizer.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
                           video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
                           single_image=single_image)
-        run_loop(frames, pipeline, outputs, window, max_frames, observers=[view.publish] if view else (),
+        run_loop(frames, recognizer, outputs, window, max_frames, observers=[view.publish] if view else (),
                  fps_in_video=fps_in_video)
     except BaseException:
         if outputs is not None:
@@ -162,9 +156,9 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
             view.close()  # the page says the run ended; the outputs are closed already
         if window is not None:
             window.close()
-        if detector is not None:
-            detector.close()
-        frames.close()
+        recognizer.close()
+        if frames is not None:
+            frames.close()
 
 
 def _parse_threads(text: str) -> tuple[int, ...]:

@@ -40,7 +40,8 @@ def native_stderr_held() -> Iterator[tuple[TextIO, BinaryIO]]:
         except (OSError, ValueError):  # no usable stderr: nothing to protect
             yield sys.stderr, held
             return
-        terminal = os.fdopen(os.dup(saved), "w")
+        terminal = os.fdopen(os.dup(saved), "w", buffering=1)  # line by line, as stderr: a pipe reader (a journal, a
+        # test waiting for the live-view address) sees each message when it is said, not at exit
         os.dup2(held.fileno(), 2)
         try:
             yield terminal, held

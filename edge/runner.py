@@ -1,4 +1,4 @@
-"""The frame loop of `fer-edge run`: source -> pipeline -> overlay -> outputs and window, with a
+"""The frame loop of `fer-edge run`: source -> recognizer -> overlay -> outputs and window, with a
 progress bar for files and a summary on stderr at the end, however the run ends."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from fer_edge.edge.console import info
 from fer_edge.edge.display import Window
 from fer_edge.edge.draw import annotate, draw_fps
 from fer_edge.edge.outputs import Outputs
-from fer_edge.edge.pipeline import STAGES, FrameResult, Pipeline
+from fer_edge.edge.pipeline import STAGES, FrameResult
+from fer_edge.edge.recognizer import Recognizer
 from fer_edge.edge.sources import Frame, SourceLost, Source
 from fer_edge.errors import FerEdgeError, Terminated
 
@@ -62,7 +63,7 @@ class _Stop(Exception):
     """The user closed the window or pressed q."""
 
 
-def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | None = None,
+def run(source: Source, recognizer: Recognizer, outputs: Outputs, window: Window | None = None,
         max_frames: int | None = None, observers: Sequence[Observer] = (), fps_in_video: bool = False) -> Summary:
     """Process frames until the source ends, max_frames, q/Esc in the window, or Ctrl+C.
 
@@ -89,8 +90,8 @@ def run(source: Source, pipeline: Pipeline, outputs: Outputs, window: Window | N
                 break
             t1 = time.perf_counter()
             if not source.sequence:
-                pipeline.reset()  # unrelated stills: no tracks or smoothing across them
-            result = pipeline.process(frame.image)
+                recognizer.reset()  # unrelated stills: no tracks or smoothing across them
+            result = recognizer.process(frame.image)
             result.timings["capture"] = t1 - t0
             annotated = None
             if draw:

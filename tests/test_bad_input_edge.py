@@ -298,8 +298,9 @@ def test_a_killed_runs_hidden_part_files_are_removed_by_the_next_run(edge_model,
 
     live = out / (temp_prefix("other.jsonl") + "abcdefgh.part.jsonl")  # this (running) process's
     live.write_text("")
+    # --realtime: the 20 s clip at its own pace, so the kill lands mid-run however fast this machine is
     proc = run_cli(["run", "--source", media("video03_emotions_woman.mp4"), "--headless", "--jsonl", out / "a.jsonl",
-                    "--output-video", out / "a.mp4", "--model", edge_model],
+                    "--output-video", out / "a.mp4", "--model", edge_model, "--realtime"],
                    signal_after=(3.0, signal.SIGKILL), timeout=30, env=NO_DISPLAY_ENV)
     assert proc.code == -signal.SIGKILL
     left = sorted(p.name for p in out.iterdir() if p != live)
