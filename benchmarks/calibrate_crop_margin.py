@@ -10,9 +10,11 @@ for fer_edge.faces.DEFAULT_MARGIN. It also reports how far the detector box cent
 image centre (fractions of the image side; + is right/down), since square_box centres the crop
 on the box.
 
-Measured (1000 Training images, defaults): 99.6% detected, margin 0.082 (IQR 0.039..0.153),
-box centre 0.086 of the side below the image centre. The margin grows when the face is small
-in the frame (grey border: 0.089 at --pad 1.0, 0.123 at --pad 1.5).
+Measured (1000 Training images, defaults, BlazeFace on LiteRT): 99.6% detected, margin 0.081
+(IQR 0.037..0.152), box centre 0.090 of the side below the image centre, shift -0.110 box heights;
+MediaPipe's own runtime (--detector mediapipe, whole-pixel boxes): margin 0.082, centre 0.086 below,
+shift -0.106. The margin grows when the face is small in the frame (MediaPipe's runtime, grey border:
+0.089 at --pad 1.0, 0.123 at --pad 1.5).
 
     python benchmarks/calibrate_crop_margin.py /path/to/fer2013.tar.gz [-n 1000] [--split Training]
 """

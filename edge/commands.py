@@ -38,8 +38,8 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
 @click.option("--smooth", default=0.6, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
               help="Per-frame weight of a face's past scores (EMA over its track); 0 = no smoothing.")
 @click.option("--display/--headless", default=None,
-              help="Show a window with boxes, labels and FPS.  [default: --display when a window can be shown: "
-                   "DISPLAY names a reachable X server, or WAYLAND_DISPLAY is set and this OpenCV can draw on Wayland]")
+              help="Show a window (Tk) with boxes, labels and FPS.  [default: --display when a window can be shown: "
+                   "DISPLAY names a reachable X server (XWayland on a Wayland desktop) and Tk is installed]")
 @click.option("--output-video", metavar="FILE",
               help="Write the annotated video (.mp4, .mkv, .mov, .avi); for a single image, a picture (.jpg, .png).")
 @click.option("--jsonl", metavar="FILE|-", help="Write one JSON object per face per frame (- = stdout).")

@@ -74,7 +74,8 @@ def cli() -> None:
 
     \b
     host:   data -> train -> evaluate -> convert
-    device: run (camera/video/images -> detect -> classify -> output), bench
+    device: run (camera/video/images -> detect -> classify -> output), bench, models
+    both:   report (timelines and summary of run's JSONL/CSV)
     """
 
 

@@ -14,11 +14,13 @@ import numpy as np
 FER_SIZE = 48
 # Fraction of the detector box's side added on each side before cropping, so that the detector
 # box sits inside the crop the way the face sits inside a FER2013 image: the median measured by
-# benchmarks/calibrate_crop_margin.py (BlazeFace short-range on 1000 FER2013 Training images: 0.082).
+# benchmarks/calibrate_crop_margin.py (BlazeFace short-range on 1000 FER2013 Training images: 0.081 with
+# the LiteRT decoding of edge/blazeface.py, 0.082 with MediaPipe's runtime).
 DEFAULT_MARGIN = 0.08
 # Vertical move of the crop centre, as a fraction of the box height (negative = up). BlazeFace's box
 # centre sits lower on the face than the centre of a FER2013 image (more chin, less forehead);
-# the same script measures it (median 0.106 of the box height; crop/FER-image IoU 0.72 -> 0.78).
+# the same script measures it (median 0.110 of the box height, 0.106 with MediaPipe's runtime;
+# crop/FER-image IoU 0.72 -> 0.78).
 DEFAULT_SHIFT = -0.11
 
 
