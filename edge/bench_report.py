@@ -56,8 +56,8 @@ def pipeline_text(report: dict) -> str:
     else:
         frames = f"{size[0]}x{size[1]}" if size else "size unknown"
     flip = ", flip TTA" if model.get("tta") == "flip" else ""
-    chosen = f" (choice {model['choice']})" if model.get("choice") else ""
-    lines = [f"fer-edge bench: {where} ({frames}), model {model['name']}{chosen} ({model['precision']}, "
+    chosen = f"{model['choice']}: " if model.get("choice") else ""
+    lines = [f"fer-edge bench: {where} ({frames}), model {chosen}{model['name']} ({model['precision']}, "
              f"{', '.join(Path(p).name for p in model['paths'])}{flip}), {report['warmup']} warm-up frames",
              machine_line(report), ""]
     for run in report["runs"]:
