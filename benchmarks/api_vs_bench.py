@@ -43,7 +43,7 @@ def bench_ms(video: str, frames: int, threads: int, warmup: int) -> tuple[float,
                           "--no-capture-thread", "--no-draw", "--startup-runs", "0", "--json"],
                          capture_output=True, text=True, check=True).stdout
     report = json.loads(out)
-    stages = {k: report["stages"][k]["median"] for k in ("detect", "preprocess", "classify")}
+    stages = {k: report["stages"][k]["median_ms"] for k in ("detect", "preprocess", "classify")}
     return sum(stages.values()), stages
 
 

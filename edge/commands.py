@@ -32,7 +32,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Test-time augmentation: flip averages each face with its mirror image (twice the model's "
                    "time per face).  [default: the choice's own (best: flip); none for model files]")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="CPU threads for the expression model.")
+              help="CPU threads for the face detector and the expression model.")
 @click.option("--min-confidence", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="Least face detector confidence.")
 @click.option("--smooth", default=0.6, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
@@ -188,7 +188,7 @@ def _parse_threads(text: str) -> tuple[int, ...]:
 @click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0),
               help="Frames run before measuring, not counted (with --classify-only: calls per model and batch size).")
 @click.option("--threads", "threads_text", default="2", show_default=True, metavar="N[,N...]",
-              help="CPU threads for the expression model; a list measures each, e.g. 1,2,4.")
+              help="CPU threads for the face detector and the expression model; a list measures each, e.g. 1,2,4.")
 @click.option("--size", metavar="WxH",
               help="Letterbox every frame to this size (e.g. 640x480), as a camera of that size would deliver "
                    "it; for a camera, also the resolution asked for.  [default: frames as decoded]")

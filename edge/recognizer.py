@@ -42,7 +42,7 @@ class Recognizer:
 
     model: a shipped choice ("fast", the default; "accurate"; "best"), a .tflite file (with its
         .meta.json), or several files (an ensemble: mean probabilities).
-    threads: CPU threads for the expression model.
+    threads: CPU threads for the face detector and the expression model (each runs in turn).
     min_confidence: least face-detector confidence for a face to count.
     smooth: per-frame weight of a face's past scores along its track (0 = none); consecutive calls
         are taken as frames of one video: call `reset()` between unrelated pictures.
@@ -64,7 +64,7 @@ class Recognizer:
         self.model: ModelChoice = resolve_models(model, tta)
         with quiet_native_stderr():  # LiteRT's start-up lines
             self._classifier = load_classifier(self.model.paths, threads, tta=self.model.tta)
-        self._detector = make_detector(detector, min_confidence)
+        self._detector = make_detector(detector, min_confidence, threads=threads)
         self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth))
         self.threads = threads
 
