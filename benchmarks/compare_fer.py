@@ -2,16 +2,16 @@
 one run: per-frame latency, FPS, faces found, CPU use, start-up time, peak memory, and the ratio;
 and with --accuracy, both emotion models on FER2013 PublicTest the same way.
 
-The command behind the README's Performance table (frames: the first 310 of a real one-face clip,
+The command behind the comparison in docs/performance.md (frames: the first 310 of a real one-face clip,
 letterboxed to 640x480; 10 warm-up frames each, then 300 timed):
 
-    python benchmarks/compare_fer.py /work/shared/media/video03_emotions_woman.mp4 --frames 300 \\
-        --size 640x480 --accuracy /work/shared/datasets/fer2013/fer2013.tar.gz
+    python benchmarks/compare_fer.py ../shared/media/video03_emotions_woman.mp4 --frames 300 \\
+        --size 640x480 --accuracy ../shared/datasets/fer2013/fer2013.tar.gz
 
-`fer` needs TensorFlow (and pulls PyTorch, ~8 GB), so it lives in its own virtualenv outside the repo:
+`fer` needs TensorFlow (and pulls PyTorch, ~8 GB), so it lives in its own virtualenv:
 
-    python3 -m venv /work/fer-peer
-    /work/fer-peer/bin/pip install fer==25.10.3 "setuptools<81" "opencv-contrib-python<5"
+    python3 -m venv .venv-fer-peer          # in the checkout (git-ignored)
+    .venv-fer-peer/bin/pip install fer==25.10.3 "setuptools<81" "opencv-contrib-python<5"
 
 (--peer-python, or FER_PEER_PYTHON, points at another one.) Both sides run as separate processes
 (benchmarks/fer_edge_worker.py in this venv, benchmarks/fer_peer_worker.py in fer's), one after the
@@ -47,8 +47,8 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.table import format_table
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_PEER = "/work/fer-peer/bin/python"
-PEER_SETUP = ('python3 -m venv /work/fer-peer && /work/fer-peer/bin/pip install fer==25.10.3 "setuptools<81" '
+DEFAULT_PEER = str(Path(__file__).resolve().parents[1] / ".venv-fer-peer" / "bin" / "python")  # in the checkout
+PEER_SETUP = ('python3 -m venv .venv-fer-peer && .venv-fer-peer/bin/pip install fer==25.10.3 "setuptools<81" '
               '"opencv-contrib-python<5"')
 
 
