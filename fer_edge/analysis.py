@@ -212,4 +212,6 @@ def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
     table = pd.DataFrame(rows)
     if axis == "frame" and len(table):
         table[["from", "to"]] = table[["from", "to"]].astype("int64")
+    elif len(table):  # seconds, to the hundredth as the timeline shows them
+        table[["from", "to"]] = table[["from", "to"]].round(2)
     return table

@@ -89,5 +89,6 @@ def report(results, outputs, tracks, min_frames) -> None:
             with atomic_output(out, suffix=".html") as tmp:
                 tmp.write_text(html_page(results, table, buffer.getvalue()), encoding="utf-8")
     columns = ["track", "frames", "from", "to", "most", "most_share", "mean_score"]
-    click.echo(format_table(columns, table[columns].values.tolist()))
+    shown = lambda v: f"{v:.2f}" if isinstance(v, float) else v  # noqa: E731 (seconds, shares alike)
+    click.echo(format_table(columns, [[shown(v) for v in row] for row in table[columns].values.tolist()]))
     click.echo("wrote " + ", ".join(outputs), err=True)

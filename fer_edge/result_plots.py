@@ -99,7 +99,8 @@ def report_figure(df: "pandas.DataFrame", table: "pandas.DataFrame", tracks: int
     shares.set_xlim(0, 1)
     shares.invert_yaxis()
     shares.set_xlabel("share of the face's frames with each label")
-    fig.suptitle(f"{len(df)} face observations, {df['track'].nunique()} tracked faces")
+    tracked = df["track"].nunique()
+    fig.suptitle(f"{len(df)} face observations, {tracked} tracked face{'s' if tracked != 1 else ''}")
     return fig
 
 
