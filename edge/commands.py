@@ -234,7 +234,6 @@ def bench(camera, source, models, tta, frames, warmup, threads_text, size, captu
         click.echo(json.dumps(report) if as_json else classify_text(report))
         return
 
-    from pathlib import Path
 
     from fer_edge.edge.bench import BenchOptions, run_bench
     from fer_edge.edge.bench_report import pipeline_text

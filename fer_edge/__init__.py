@@ -34,14 +34,14 @@ _EXPORTS = {
 }
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:
-    from fer_edge.analysis import analyze, plot_timeline, read_results, to_dataframe
-    from fer_edge.edge.display import Window
-    from fer_edge.edge.pipeline import Face
-    from fer_edge.edge.recognizer import Expression, Recognizer
-    from fer_edge.edge.stream import FrameFaces, stream
-    from fer_edge.errors import FerEdgeError
-    from fer_edge.labels import EMOTIONS
+if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ loads them
+    from fer_edge.analysis import analyze, plot_timeline, read_results, to_dataframe  # noqa: F401
+    from fer_edge.edge.display import Window  # noqa: F401
+    from fer_edge.edge.pipeline import Face  # noqa: F401
+    from fer_edge.edge.recognizer import Expression, Recognizer  # noqa: F401
+    from fer_edge.edge.stream import FrameFaces, stream  # noqa: F401
+    from fer_edge.errors import FerEdgeError  # noqa: F401
+    from fer_edge.labels import EMOTIONS  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -5,7 +5,6 @@ status, output, peak memory and time."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile

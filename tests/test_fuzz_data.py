@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fer_edge.labels import EMOTIONS
-from fuzz_strategies import case_folder, encode, fuzz_settings, image_file, json_values, mutated, picture
+from fuzz_strategies import case_folder, encode, fuzz_settings, image_file, json_values, mutated
 from fuzz_support import check, count_case
 
 PIXELS = 48 * 48
