@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fer_edge.faces import to_rgb
+
 INPUT_SIZE = 128
 STRIDES = (8, 16, 16, 16)
 ANCHORS_PER_LAYER = 2  # aspect ratio 1.0 and the interpolated scale (also 1.0): two anchors, same centre
@@ -86,13 +88,7 @@ def input_tensor(frame: np.ndarray, box: Letterbox) -> np.ndarray:
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     warped = cv2.warpPerspective(frame, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    if warped.ndim == 2:
-        rgb = cv2.cvtColor(warped, cv2.COLOR_GRAY2RGB)
-    elif warped.shape[2] == 4:
-        rgb = cv2.cvtColor(warped, cv2.COLOR_BGRA2RGB)
-    else:
-        rgb = cv2.cvtColor(warped, cv2.COLOR_BGR2RGB)
-    tensor = rgb.astype(np.float32)
+    tensor = to_rgb(warped).astype(np.float32)
     tensor *= np.float32(2.0 / 255.0)
     tensor -= np.float32(1.0)
     return tensor[None]

@@ -90,7 +90,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     from fer_edge.edge.outputs import Outputs
     from fer_edge.edge.recognizer import Recognizer
     from fer_edge.edge.runner import run as run_loop
-    from fer_edge.edge.sources import ImageSource, capture_reader, open_source, parse_resolution
+    from fer_edge.edge.sources import ImageSource, open_source, parse_resolution, with_capture_thread
 
     if (camera is None) == (source is None):
         raise FerEdgeError("give exactly one of --camera (picam or a number) and --source (file, folder or URL)")
@@ -126,8 +126,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     try:
         frames = open_source(camera, source, size)
         single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
-        if capture_thread if capture_thread is not None else frames.live:
-            frames = capture_reader(frames)
+        frames = with_capture_thread(frames, capture_thread)
         if realtime and not frames.live:
             from fer_edge.edge.realtime import RealtimeSource
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.faces import to_rgb
 
 TITLE = "fer-edge"
 QUIT_KEYS = ("q", "Q", "Escape")
@@ -72,8 +73,8 @@ def fit(width: int, height: int, box_w: int, box_h: int) -> tuple[int, int]:
 
 
 def ppm(image: np.ndarray) -> bytes:
-    """A BGR or grey frame as binary PPM, which Tk's photo images read without any other library."""
-    rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
+    """A BGR, BGRA or grey frame as binary PPM, which Tk's photo images read without any other library."""
+    rgb = to_rgb(image)
     return b"P6 %d %d 255\n" % (rgb.shape[1], rgb.shape[0]) + rgb.tobytes()
 
 

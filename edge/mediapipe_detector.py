@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from fer_edge.edge.console import quiet_native_stderr
 from fer_edge.edge.detector import Detection, check_confidence, check_frame, read_verified
 from fer_edge.edge.mediapipe_import import import_face_detection
 from fer_edge.errors import FerEdgeError
+from fer_edge.faces import to_rgb
 from fer_edge.interrupts import interrupts_deferred
 from fer_edge.paths import face_detector_model
 
@@ -48,12 +48,7 @@ class MediaPipeFaceDetector:
         if self._det is None:
             raise RuntimeError("MediaPipeFaceDetector used after close()")
         check_frame(frame)
-        if frame.ndim == 2 or frame.shape[2] == 1:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
-        elif frame.shape[2] == 4:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB)
-        else:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)  # always a fresh contiguous array
+        rgb = to_rgb(frame)  # always a fresh contiguous array, as MediaPipe's Image needs
         with interrupts_deferred():  # an Image cut short by Ctrl-C/SIGTERM prints a traceback when freed
             result = self._det.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
         h, w = frame.shape[:2]

@@ -17,19 +17,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.edge.pipeline import FrameResult
+from fer_edge.analysis import PLACE_COLUMNS, VERDICT_COLUMNS
+from fer_edge.edge.pipeline import FrameResult, face_records
 from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame, quiet_opencv
 from fer_edge.atomic import AtomicTarget, require_output_folder
 from fer_edge.errors import FerEdgeError
 
 STDOUT = "-"
+DIGITS = 4  # decimals of scores and times in JSONL and CSV
 # Container -> codec that OpenCV's bundled FFmpeg can write everywhere (its H.264 needs a device
 # or a licensed encoder that pip wheels lack).
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
-
-
-def _round(v: float | None, digits: int = 4) -> float | None:
-    return None if v is None else round(float(v), digits)
 
 
 class _TextOutput:
@@ -73,18 +71,11 @@ class _TextOutput:
 class JsonlOutput(_TextOutput):
     """One JSON object per face per frame."""
 
-    def __init__(self, target: str, labels: list[str]):
+    def __init__(self, target: str):
         super().__init__(target, "--jsonl")
-        self.labels = labels
 
     def write(self, frame: Frame, result: FrameResult) -> None:
-        for face in result.faces:
-            rec = {"frame": frame.index, "time": _round(frame.timestamp)}
-            if frame.name is not None:
-                rec["image"] = frame.name
-            rec.update(track=face.track_id, box=list(face.box), label=face.label, score=_round(face.score),
-                       scores={name: _round(p) for name, p in zip(self.labels, face.probs)},
-                       detection=_round(face.detection))
+        for rec in face_records(result.faces, frame.index, frame.timestamp, frame.name, DIGITS):
             self.fh.write(json.dumps(rec) + "\n")
         self.end_frame()
 
@@ -96,14 +87,14 @@ class CsvOutput(_TextOutput):
         super().__init__(target, "--csv")
         self.labels = labels
         self.writer = csv.writer(self.fh)
-        self.writer.writerow(["frame", "time", "image", "track", "x", "y", "w", "h", "label", "score", "detection",
-                              *labels])
+        self.writer.writerow([*PLACE_COLUMNS, *VERDICT_COLUMNS, *labels])  # the columns fer_edge.read_results reads
 
     def write(self, frame: Frame, result: FrameResult) -> None:
         for face in result.faces:
-            t = "" if frame.timestamp is None else f"{frame.timestamp:.4f}"
+            t = "" if frame.timestamp is None else f"{frame.timestamp:.{DIGITS}f}"
             self.writer.writerow([frame.index, t, frame.name or "", face.track_id, *face.box, face.label,
-                                  f"{face.score:.4f}", f"{face.detection:.4f}", *(f"{p:.4f}" for p in face.probs)])
+                                  f"{face.score:.{DIGITS}f}", f"{face.detection:.{DIGITS}f}",
+                                  *(f"{p:.{DIGITS}f}" for p in face.probs)])
         self.end_frame()
 
 
@@ -275,7 +266,7 @@ class Outputs:
         self._write_failed: set[str] = set()  # already reported by the error that ended the run
         try:
             if jsonl:
-                self.files.append(JsonlOutput(jsonl, labels))
+                self.files.append(JsonlOutput(jsonl))
             if csv_path:
                 self.files.append(CsvOutput(csv_path, labels))
             self.video = open_video_output(video, video_fps, video_realtime, single_image) if video else None

@@ -50,6 +50,15 @@ class Face:
                 "detection": r(self.detection)}
 
 
+def face_records(faces: list[Face], index: int, time: float | None, name: str | None = None,
+                 digits: int | None = None) -> list[dict]:
+    """One `--jsonl` record per face: where the frame is (frame, time, and image for pictures), then
+    Face.to_dict. The one definition the JSONL file and the API's FrameFaces.to_records share."""
+    t = None if time is None else (float(time) if digits is None else round(float(time), digits))
+    where = {"frame": index, "time": t, **({"image": name} if name is not None else {})}
+    return [{**where, **face.to_dict(digits)} for face in faces]
+
+
 @dataclass
 class FrameResult:
     faces: list[Face]

@@ -85,8 +85,7 @@ class Recognizer:
     def process(self, frame: np.ndarray) -> FrameResult:
         """`recognize`, with the seconds each stage took (detect, preprocess, classify)."""
         self._require_open()
-        check_frame(frame)
-        return self._pipeline.process(frame)
+        return self._pipeline.process(frame)  # the detector, its first step, refuses a frame it cannot read
 
     def classify(self, face: np.ndarray) -> Expression:
         """The expression of a face crop the caller already has (any size, grey or BGR uint8): the

@@ -395,6 +395,13 @@ class PrefetchReader(ThreadedReader):
             yield item
 
 
+def with_capture_thread(source: Source, capture_thread: bool | None = None) -> Source:
+    """The source as `run` reads it: on its own thread when asked (`capture_thread`), or by default
+    for cameras and streams (live), not for files."""
+    threaded = capture_thread if capture_thread is not None else source.live
+    return capture_reader(source) if threaded else source
+
+
 def capture_reader(source: Source) -> ThreadedReader:
     """The source read on its own thread: a camera or stream hands out only its newest frame (a
     busy pipeline must not fall behind real time); a file or folder is decoded ahead, every frame kept."""

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.edge.pipeline import Face
+from fer_edge.edge.pipeline import Face, face_records
 from fer_edge.edge.recognizer import Recognizer
-from fer_edge.edge.sources import PICAM_NAMES, Source, capture_reader, open_source
+from fer_edge.edge.sources import PICAM_NAMES, Source, open_source, with_capture_thread
 
 
 @dataclass
@@ -34,8 +34,7 @@ class FrameFaces:
 
     def to_records(self, digits: int | None = None) -> list[dict]:
         """One dict per face, as `fer-edge run --jsonl` writes them."""
-        where = {"frame": self.index, "time": self.time, **({"image": self.name} if self.name is not None else {})}
-        return [{**where, **face.to_dict(digits)} for face in self.faces]
+        return face_records(self.faces, self.index, self.time, self.name, digits)
 
 
 def open_frames(source: int | str | os.PathLike, resolution: tuple[int, int] | None = None,
@@ -49,8 +48,7 @@ def open_frames(source: int | str | os.PathLike, resolution: tuple[int, int] | N
         frames = open_source(camera=source, resolution=resolution)
     else:
         frames = open_source(source=os.fspath(source), resolution=resolution)
-    threaded = capture_thread if capture_thread is not None else frames.live
-    return capture_reader(frames) if threaded else frames
+    return with_capture_thread(frames, capture_thread)
 
 
 def stream(source: int | str | os.PathLike, recognizer: Recognizer | None = None, *, max_frames: int | None = None,

@@ -64,6 +64,16 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"cannot read an image of shape {image.shape} as grey")
 
 
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """A new contiguous RGB uint8 image from grey, BGR or BGRA input (OpenCV's channel order), for
+    what wants RGB: the face detector's input, Tk's picture data."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def resize_square(gray: np.ndarray, size: int) -> np.ndarray:
     """Resize a grey image to size x size: area averaging when shrinking, bilinear when enlarging."""
     if gray.shape[0] == size and gray.shape[1] == size:

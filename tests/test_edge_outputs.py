@@ -22,7 +22,8 @@ LABELS = list(EMOTIONS)
 
 def result(n_faces=1):
     probs = np.array([0.1, 0, 0, 0.7, 0.1, 0, 0.1], np.float32)
-    return FrameResult([Face(i + 1, (10 * i, 20, 30, 30), "happy", 0.7, probs, 0.9) for i in range(n_faces)])
+    return FrameResult([Face(i + 1, (10 * i, 20, 30, 30), "happy", 0.7, probs, 0.9, tuple(LABELS))
+                        for i in range(n_faces)])
 
 
 def frame(i, t=None, name=None, size=(64, 48)):
