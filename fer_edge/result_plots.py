@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fer_edge import labels
 from fer_edge.errors import FerEdgeError
 
 if TYPE_CHECKING:
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
-DEFAULT_COLOUR = "#50dc50"
 
 
 def import_matplotlib():
@@ -32,11 +32,9 @@ def import_matplotlib():
 
 
 def label_colour(label: str) -> str:
-    """The overlay's colour of a label (edge/draw.py's BGR), as matplotlib's RGB hex."""
-    from fer_edge.edge.draw import COLOURS
-
-    bgr = COLOURS.get(label)
-    return DEFAULT_COLOUR if bgr is None else "#%02x%02x%02x" % (bgr[2], bgr[1], bgr[0])
+    """The overlay's colour of a label (fer_edge.labels' BGR), as matplotlib's RGB hex."""
+    b, g, r = labels.label_colour(label)
+    return "#%02x%02x%02x" % (r, g, b)
 
 
 def longest_tracks(df: "pandas.DataFrame", tracks: int, min_frames: int) -> list[int]:
@@ -114,3 +112,14 @@ def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
     with atomic_output(out, suffix=out.suffix) as tmp:
         fig.savefig(tmp, dpi=110)
     return out
+
+
+def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None, *, tracks: int = 6,
+                  min_frames: int = 1):
+    """Each track's expression scores over time, one panel per track (the `tracks` longest with at
+    least `min_frames` frames), in the overlay's colours. Saved to `path` (.png, .svg, .pdf) when
+    given; returns the matplotlib Figure."""
+    fig = timeline_figure(df, tracks=tracks, min_frames=min_frames)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
