@@ -10,6 +10,7 @@ import numpy as np
 from fer_edge.edge.results import FrameResult
 from fer_edge.edge.sources import Frame
 from fer_edge.errors import FerEdgeError
+from fer_edge.interrupts import interrupts_deferred
 from fer_edge.edge.outputs.text import STDOUT, CsvOutput, JsonlOutput
 from fer_edge.edge.outputs.video import open_video_output
 
@@ -50,14 +51,17 @@ class Outputs:
         self.live.append(output)
 
     def write(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None, fps: float | None = None) -> None:
-        for f in self.files:
-            try:
-                f.write(frame, result)
-            except BrokenPipeError:
-                raise  # the reader of stdout left: the runner ends the run quietly
-            except OSError as exc:  # e.g. the disk is full
-                self._write_failed.add(f.name)
-                raise FerEdgeError(f"cannot write {f.name}: {exc.strerror or exc}") from None
+        # A frame goes into every file or into none: Ctrl-C or SIGTERM between (or inside) two
+        # files' writes would leave the JSONL a row ahead of the CSV; here it waits for the frame.
+        with interrupts_deferred():
+            for f in self.files:
+                try:
+                    f.write(frame, result)
+                except BrokenPipeError:
+                    raise  # the reader of stdout left: the runner ends the run quietly
+                except OSError as exc:  # e.g. the disk is full
+                    self._write_failed.add(f.name)
+                    raise FerEdgeError(f"cannot write {f.name}: {exc.strerror or exc}") from None
         if self.video is not None and annotated is not None:
             self.video.write(annotated, frame.time)
         for live in self.live:

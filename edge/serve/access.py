@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from fer_edge import defaults
 from fer_edge.errors import FerEdgeError
@@ -48,6 +48,29 @@ def check_token(token: str) -> str:
     if not TOKEN_RE.fullmatch(token):
         raise FerEdgeError(f"--serve-token (or {TOKEN_ENV}): 8 to 256 of the characters A-Z a-z 0-9 . _ ~ -")
     return token
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """The value of cookie `name` in a Cookie header, or None. A split on `;` and the first `=`,
+    linear in the header's length: http.cookies.SimpleCookie is quadratic on crafted input before
+    Python 3.11.10 and 3.12.6 (CVE-2024-7592; 60 KB of backslashes cost 1.2 s on 3.11.7 here)."""
+    for part in header.split(";"):
+        key, eq, value = part.partition("=")
+        if eq and key.strip() == name:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None
+
+
+def query_value(query: str, name: str) -> str | None:
+    """The first `name=` value of a query string (percent-decoded), or None; linear, never raises."""
+    for part in query.split("&"):
+        key, eq, value = part.partition("=")
+        if eq and key == name and value:
+            return unquote(value.replace("+", " "))
+    return None
 
 
 def _is_loopback(ip: str) -> bool:

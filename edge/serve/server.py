@@ -4,27 +4,32 @@ and the handler that routes GET/HEAD to the page, the MJPEG stream, the event st
 from __future__ import annotations
 
 import hmac
+import io
 import socket
 import socketserver
 import time
-from http.cookies import CookieError, SimpleCookie
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlsplit
 
-from fer_edge.edge.serve.access import _host_is_loopback
+from fer_edge.edge.serve.access import _host_is_loopback, cookie_value, query_value
+from fer_edge.edge.serve.gate import HEAD_DEADLINE_S, PENDING_MAX, Gate, HeadTimeout, HeadTooLarge, read_head
 
 if TYPE_CHECKING:
     from fer_edge.edge.serve.view import LiveView
 
 
 JPEG_QUALITY = 75
-SOCKET_TIMEOUT = 10.0  # a request not sent, or a frame not taken, within this long drops the client
+SOCKET_TIMEOUT = 10.0  # a response (a frame, a state) not taken within this long drops the client
 KEEPALIVE_S = 2.0  # a stream with nothing new still writes this often, so a vanished viewer is noticed
 # Kernel send buffer of a video stream (Linux doubles it): a few frames, so that a slow viewer is
 # sent the newest frame when it is ready for one, not a backlog of old ones the kernel held.
 STREAM_SNDBUF = 128 * 1024
+# The event stream's: a few seconds of states (~700 bytes each, at most --serve-fps a second), so a
+# reader that stops reading shows as bytes left unsent, and is dropped after EVENTS_STALL_S of it.
+EVENTS_SNDBUF = 16 * 1024
+EVENTS_STALL_S = 3.0
 STAGE_WINDOW = 30  # frames the page's per-stage latency is averaged over
 BOUNDARY = "fer-edge-frame"
 WEB = Path(__file__).with_name("web")
@@ -43,9 +48,13 @@ SECURITY_HEADERS = {
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a viewer stuck in a write never keeps the process alive
 
-    def __init__(self, address, family, view: "LiveView"):
+    def __init__(self, address, family, view: "LiveView", connections: int):
         self.address_family = family
         self.view = view
+        self.gate = Gate()
+        # Every connection the server may hold at once can wait in the kernel's queue: a burst
+        # of them is accepted in one go rather than dropped and retried by the client 1 s later.
+        self.request_queue_size = PENDING_MAX + connections
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -55,14 +64,9 @@ class _Server(ThreadingHTTPServer):
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
 
     def process_request(self, request, client_address) -> None:
-        # A cap on open connections (threads), beside the per-stream caps: past it, a 503 and close.
-        if not self.view._connections.acquire(blocking=False):
-            try:
-                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
+        # Until its request head is in, a connection waits at the gate (which bounds how many do);
+        # then it takes one of the view's connection slots (handle()).
+        self.gate.admit(request, str(client_address[0]))
         with self.view._lock:
             self.view._active.add(request)
         try:
@@ -78,16 +82,16 @@ class _Server(ThreadingHTTPServer):
             self._forget(request)
 
     def _forget(self, request) -> None:
+        self.gate.done(request)
         with self.view._lock:
             self.view._active.discard(request)
-        self.view._connections.release()
 
     def handle_error(self, request, client_address) -> None:
         import sys
 
         exc = sys.exc_info()[1]
         if not isinstance(exc, OSError):  # a viewer that went away is routine; anything else is said once
-            self.view._warn_once(f"live view: {type(exc).__name__}: {exc}")
+            self.view._warn_once(type(exc).__name__, f"live view: {type(exc).__name__}: {str(exc)[:200]!r}")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,9 +109,47 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle(self) -> None:
         try:
-            super().handle()
+            self._handle()
         except OSError:  # reset, broken pipe, timed out: that viewer is gone, the run goes on
             pass
+
+    def _handle(self) -> None:
+        # The head is read whole, bounded in size and time, before the standard library parses
+        # it (from memory, so its own limits of 64 KB a line and 100 lines never come into play).
+        self.close_connection = True
+        self.request_version = "HTTP/1.0"  # what an error before the request line is answered in
+        try:
+            try:
+                head = read_head(self.connection, time.monotonic() + HEAD_DEADLINE_S)
+            finally:
+                self.server.gate.done(self.connection)
+        except HeadTooLarge:
+            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)
+            return
+        except HeadTimeout:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT)
+            return
+        if head is None:
+            return
+        connections = self.server.view._connections
+        if not connections.acquire(blocking=False):  # a cap on threads serving, beside the per-stream caps
+            self.send_error(HTTPStatus.SERVICE_UNAVAILABLE)
+            return
+        try:
+            self.connection.settimeout(SOCKET_TIMEOUT)  # each write: sendall's timeout is for all of it
+            self.rfile = io.BytesIO(head)
+            self.handle_one_request()
+        finally:
+            connections.release()
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # its reply would be bare: no status, no headers
+            self.request_version = "HTTP/1.0"
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+            return False
+        return True
 
     # ------------------------------------------------------------------ routing
     def do_GET(self) -> None:
@@ -123,23 +165,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, body: bool) -> None:
         view = self.server.view
-        url = urlsplit(self.path)
-        query = parse_qs(url.query)
+        # Only splits on fixed characters before the token check: nothing that could raise on,
+        # or spend time over, what an unknown client sent.
+        path, _, query = self.path.partition("?")
+        path = path.partition("#")[0]
+        if not path.startswith("/"):  # an absolute URL or `*`: a proxy's request, not a viewer's
+            self._text(400, "400 Bad Request: a path, e.g. GET /\n", body=body)
+            return
         if view.token is None and not _host_is_loopback(self.headers.get("Host")):
             self._text(403, "this view answers only to localhost or 127.0.0.1 (or give it a --serve-token)\n")
             return
+        path = "/" if path == "/index.html" else path
         if view.token is not None:
-            given = self._given_token(query)
+            in_query = query_value(query, "token")
+            given = in_query if in_query is not None else self._given_token()
             if given is None or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
                                                         view.token.encode()):
                 self._text(401, "401 Unauthorized: open the address printed by `fer-edge run --serve`, "
                                 "with its ?token=\n", {"WWW-Authenticate": 'Bearer realm="fer-edge"'})
                 return
-            if url.path == "/" and "token" in query:  # keep it as a cookie, out of the address bar
+            if path == "/" and in_query is not None:  # keep it as a cookie, out of the address bar
+                # Named per port: a browser sends a host's cookies to all its ports.
                 cookie = f"{view.cookie_name}={view.token}; Path=/; HttpOnly; SameSite=Strict"
                 self._send(303, None, b"", body, {"Location": "/", "Set-Cookie": cookie})
                 return
-        path = "/" if url.path == "/index.html" else url.path
         if path in STATIC:
             name, ctype = STATIC[path]
             self._send(200, ctype, view.static[name], body)
@@ -158,22 +207,30 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._text(404, "not found\n", body=body)
 
-    def _given_token(self, query: dict) -> str | None:
-        if query.get("token"):
-            return query["token"][0]
+    def _given_token(self) -> str | None:
         auth = self.headers.get("Authorization", "")
         if auth[:7].lower() == "bearer ":
             return auth[7:].strip()
-        try:
-            morsel = SimpleCookie(self.headers.get("Cookie", "")).get(self.server.view.cookie_name)
-        except CookieError:
-            return None
-        return morsel.value if morsel is not None else None
+        return cookie_value(self.headers.get("Cookie", ""), self.server.view.cookie_name)
 
     # ------------------------------------------------------------------ responses
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for key, value in SECURITY_HEADERS.items():  # on every response, the library's own errors too
+            self.send_header(key, value)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The library's error page quotes the request back; this one says only the status.
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = ""
+        self._text(code, f"{code} {phrase}\n", body=self.command != "HEAD")
+
     def _start(self, status: int, ctype: str | None, length: int | None = None, extra: dict | None = None) -> None:
         self.send_response(status)
-        for key, value in {**SECURITY_HEADERS, **(extra or {})}.items():
+        for key, value in (extra or {}).items():
             self.send_header(key, value)
         if ctype is not None:
             self.send_header("Content-Type", ctype)
@@ -233,10 +290,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._busy(body)
             return
         try:
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, EVENTS_SNDBUF)
+            except OSError:
+                pass
             self._start(200, "text/event-stream")
             self.wfile.write(b"retry: 2000\n\nevent: info\ndata: " + view.info_json() + b"\n\n")
-            sent, wrote = None, time.monotonic()
+            sent, wrote, behind_since = None, time.monotonic(), None
             while not view.closed:
+                # Bytes the client has not taken: a reader that stopped leaves them for good.
+                if unsent(self.connection) > 0:
+                    behind_since = behind_since or time.monotonic()
+                    if time.monotonic() - behind_since > EVENTS_STALL_S:
+                        return
+                else:
+                    behind_since = None
                 seq, state = view.state_json()
                 if seq != sent:
                     self.wfile.write(b"data: " + state + b"\n\n")
@@ -248,3 +316,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"event: end\ndata: " + view.state_json()[1] + b"\n\n")
         finally:
             view._event_streams.release()
+
+
+def unsent(sock: socket.socket) -> int:
+    """Bytes written to `sock` that its peer has not yet acknowledged (Linux's SIOCOUTQ; 0 where
+    the system cannot say, and then only the write timeout drops a stalled reader)."""
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except (ImportError, OSError, AttributeError):
+        return 0

@@ -89,9 +89,10 @@ class LiveView:
         self._demand_until = 0.0  # a /frame.jpg asked for a frame
         self._streams = threading.BoundedSemaphore(max_viewers)
         self._event_streams = threading.BoundedSemaphore(max_viewers)
-        self._connections = threading.BoundedSemaphore(4 * max_viewers + 4)  # pages, scripts, snapshots
+        self.max_connections = 4 * max_viewers + 4  # pages, scripts, snapshots, beside the streams
+        self._connections = threading.BoundedSemaphore(self.max_connections)
         self._active: set[socket.socket] = set()
-        self._warned: set[str] = set()
+        self._warned: set[str] = set()  # keys made by this code (exception types), never a client's text
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
         self._t0 = time.monotonic()
@@ -110,7 +111,7 @@ class LiveView:
         if self.token is None and not self.loopback:
             self.token, self.token_generated = secrets.token_urlsafe(18), True
         try:
-            self._server = _Server(sockaddr[:2], family, self)
+            self._server = _Server(sockaddr[:2], family, self, self.max_connections)
         except OSError as exc:
             reason = {errno.EADDRINUSE: "the port is in use (another program, or another fer-edge run?); "
                                         "choose another with --serve HOST:PORT",
@@ -188,9 +189,9 @@ class LiveView:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _warn_once(self, message: str) -> None:
-        if message not in self._warned:
-            self._warned.add(message)
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
             warn(message)
 
     # ------------------------------------------------------------------ the frame loop's side
@@ -234,7 +235,7 @@ class LiveView:
             try:
                 jpeg = self._encode(latest)
             except Exception as exc:  # noqa: BLE001 (a frame the view cannot show must not end the run)
-                self._warn_once(f"live view: cannot encode a frame: {exc}")
+                self._warn_once("encode", f"live view: cannot encode a frame: {exc}")
                 jpeg = None
             with self._lock:
                 if jpeg is not None:
