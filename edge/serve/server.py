@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from fer_edge.edge.serve.access import _host_is_loopback, cookie_value, query_value
 from fer_edge.edge.serve.gate import HEAD_DEADLINE_S, PENDING_MAX, Gate, HeadTimeout, HeadTooLarge, read_head
+from fer_edge.edge.serve.slots import unsent
 
 if TYPE_CHECKING:
     from fer_edge.edge.serve.view import LiveView
@@ -98,6 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "fer-edge"
     sys_version = ""
     protocol_version = "HTTP/1.0"  # one request per connection; a response ends when it closes
+    default_request_version = "HTTP/1.0"  # an HTTP/0.9 request too gets a status line and headers
     timeout = SOCKET_TIMEOUT  # applies to reading the request and to every write
     server: _Server
 
@@ -117,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
         # The head is read whole, bounded in size and time, before the standard library parses
         # it (from memory, so its own limits of 64 KB a line and 100 lines never come into play).
         self.close_connection = True
-        self.request_version = "HTTP/1.0"  # what an error before the request line is answered in
+        self.command, self.requestline, self.request_version = None, "", "HTTP/1.0"  # for an error before the request line
         try:
             try:
                 head = read_head(self.connection, time.monotonic() + HEAD_DEADLINE_S)
@@ -142,14 +144,6 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             connections.release()
 
-    def parse_request(self) -> bool:
-        if not super().parse_request():
-            return False
-        if self.request_version == "HTTP/0.9":  # its reply would be bare: no status, no headers
-            self.request_version = "HTTP/1.0"
-            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
-            return False
-        return True
 
     # ------------------------------------------------------------------ routing
     def do_GET(self) -> None:
@@ -256,7 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not body:
             self._start(200, f"multipart/x-mixed-replace; boundary={BOUNDARY}")
             return
-        if not view._streams.acquire(blocking=False):
+        sock = self.connection
+        if not view._streams.take(sock):
             self._busy(body)
             return
         view._viewer(+1)
@@ -275,18 +270,21 @@ class _Handler(BaseHTTPRequestHandler):
                 if jpeg is None:  # no frame yet
                     continue
                 # A repeat after KEEPALIVE_S of nothing new is how a vanished viewer gets noticed.
+                view._streams.stalled(sock, time.monotonic())  # while the write blocks, another may take the slot
                 self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n"
                                  f"X-Frame: {index}\r\n\r\n".encode() + jpeg + b"\r\n")
+                view._streams.stalled(sock, None)
         finally:
             view._viewer(-1)
-            view._streams.release()
+            view._streams.give(sock)
 
     def _events(self, body: bool) -> None:
         view = self.server.view
         if not body:
             self._start(200, "text/event-stream")
             return
-        if not view._event_streams.acquire(blocking=False):
+        sock = self.connection
+        if not view._event_streams.take(sock):
             self._busy(body)
             return
         try:
@@ -299,12 +297,15 @@ class _Handler(BaseHTTPRequestHandler):
             sent, wrote, behind_since = None, time.monotonic(), None
             while not view.closed:
                 # Bytes the client has not taken: a reader that stopped leaves them for good.
-                if unsent(self.connection) > 0:
-                    behind_since = behind_since or time.monotonic()
+                if unsent(sock) > 0:
+                    if behind_since is None:
+                        behind_since = time.monotonic()
+                        view._event_streams.stalled(sock, behind_since)
                     if time.monotonic() - behind_since > EVENTS_STALL_S:
                         return
-                else:
+                elif behind_since is not None:
                     behind_since = None
+                    view._event_streams.stalled(sock, None)
                 seq, state = view.state_json()
                 if seq != sent:
                     self.wfile.write(b"data: " + state + b"\n\n")
@@ -315,17 +316,5 @@ class _Handler(BaseHTTPRequestHandler):
                 view._closed_event.wait(1.0 / view.fps)  # at most fps states a second per viewer
             self.wfile.write(b"event: end\ndata: " + view.state_json()[1] + b"\n\n")
         finally:
-            view._event_streams.release()
+            view._event_streams.give(sock)
 
-
-def unsent(sock: socket.socket) -> int:
-    """Bytes written to `sock` that its peer has not yet acknowledged (Linux's SIOCOUTQ; 0 where
-    the system cannot say, and then only the write timeout drops a stalled reader)."""
-    try:
-        import fcntl
-        import struct
-        import termios
-
-        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
-    except (ImportError, OSError, AttributeError):
-        return 0

@@ -42,6 +42,7 @@ from fer_edge import defaults
 from fer_edge.labels import label_colour
 from fer_edge.errors import FerEdgeError
 from fer_edge.edge.serve.access import TOKEN_ENV, _is_loopback, check_token, shown_name
+from fer_edge.edge.serve.slots import StreamSlots
 from fer_edge.edge.serve.server import JPEG_QUALITY, STAGE_WINDOW, STATIC, WEB, _Server
 
 
@@ -87,8 +88,8 @@ class LiveView:
         self._state_cache: tuple[int, bytes] | None = None
         self._viewers = 0  # video streams being sent
         self._demand_until = 0.0  # a /frame.jpg asked for a frame
-        self._streams = threading.BoundedSemaphore(max_viewers)
-        self._event_streams = threading.BoundedSemaphore(max_viewers)
+        self._streams = StreamSlots(max_viewers)
+        self._event_streams = StreamSlots(max_viewers)
         self.max_connections = 4 * max_viewers + 4  # pages, scripts, snapshots, beside the streams
         self._connections = threading.BoundedSemaphore(self.max_connections)
         self._active: set[socket.socket] = set()
