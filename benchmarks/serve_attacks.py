@@ -425,7 +425,10 @@ def run_attack(victim: Victim, name: str, seconds: float, settle: float = 1.0, b
     # The attacker runs in its own process at a lower priority: on a device it is another machine,
     # whose CPU costs the device nothing; here it shares this machine's cores with the victim.
     attacker = subprocess.Popen([sys.executable, __file__, "--attack", name, "--port", str(victim.port),
-                                 "--seconds", str(settle + seconds + 0.5)], preexec_fn=lambda: os.nice(10))
+                                 "--seconds", str(settle + seconds + 0.5)], preexec_fn=lambda: os.nice(10),
+                                stdout=subprocess.PIPE, text=True)
+    if attacker.stdout.readline() != "attacking\n":  # its sockets are open: the attack has begun
+        raise RuntimeError(f"the attacker ({name}) did not start")
     time.sleep(settle)
     result: dict = {}
     probe = threading.Thread(target=lambda: result.update(viewer_waits(victim.port)), daemon=True)
@@ -460,6 +463,7 @@ def main() -> None:
     if args.attack:  # one attack, for --seconds, then every socket closes with the process
         stop: threading.Event = threading.Event()
         ATTACKS[args.attack](args.port, stop, [])
+        print("attacking", flush=True)
         time.sleep(args.seconds)
         stop.set()
         return
