@@ -424,8 +424,8 @@ def run_attack(victim: Victim, name: str, seconds: float, settle: float = 1.0, b
     err0 = victim.stderr_bytes
     # The attacker runs in its own process at a lower priority: on a device it is another machine,
     # whose CPU costs the device nothing; here it shares this machine's cores with the victim.
-    attacker = subprocess.Popen([sys.executable, __file__, "--attack", name, "--port", str(victim.port),
-                                 "--seconds", str(settle + seconds + 0.5)], preexec_fn=lambda: os.nice(10),
+    attacker = subprocess.Popen(["nice", "-n", "10", sys.executable, __file__, "--attack", name,
+                                 "--port", str(victim.port), "--seconds", str(settle + seconds + 0.5)],
                                 stdout=subprocess.PIPE, text=True)
     if attacker.stdout.readline() != "attacking\n":  # its sockets are open: the attack has begun
         raise RuntimeError(f"the attacker ({name}) did not start")
@@ -461,8 +461,8 @@ def main() -> None:
         victim(args.victim)
         return
     if args.attack:  # one attack, for --seconds, then every socket closes with the process
-        stop: threading.Event = threading.Event()
-        ATTACKS[args.attack](args.port, stop, [])
+        stop, held = threading.Event(), []  # `held`: the attack's sockets, open until the process ends
+        ATTACKS[args.attack](args.port, stop, held)
         print("attacking", flush=True)
         time.sleep(args.seconds)
         stop.set()
@@ -478,8 +478,9 @@ def main() -> None:
                 print(json.dumps(result), flush=True)
         finally:
             code = v.stop()
-        jsonl = sum(1 for _ in open(f"{tmp}/o.jsonl")) if os.path.exists(f"{tmp}/o.jsonl") else None
-        csv_rows = sum(1 for _ in open(f"{tmp}/o.csv")) - 1 if os.path.exists(f"{tmp}/o.csv") else None
+        lines = {name: Path(tmp, name).read_text().count("\n") if Path(tmp, name).exists() else None
+                 for name in ("o.jsonl", "o.csv")}
+        jsonl, csv_rows = lines["o.jsonl"], lines["o.csv"] and lines["o.csv"] - 1
         print(json.dumps({"exit": code, "frames": v.ended, "jsonl_lines": jsonl, "csv_rows": csv_rows,
                           "stderr_head": v.stderr_head[:300]}))
 

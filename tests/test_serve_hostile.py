@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import serve_attacks as attacks  # noqa: E402
 
 from fer_edge.edge.serve.access import cookie_value, query_value  # noqa: E402
-from fer_edge.edge.serve.gate import HEAD_DEADLINE_S, HEAD_MAX  # noqa: E402
+from fer_edge.edge.serve.gate import HEAD_DEADLINE_S, HEAD_MAX, Gate  # noqa: E402
 from fer_edge.edge.serve.server import SECURITY_HEADERS  # noqa: E402
 
 WINDOW_S = 1.5  # each attack's measured window (36 frames at 24 FPS), after a baseline of BASELINE_S
@@ -134,7 +134,7 @@ def test_every_response_carries_the_security_headers_and_quotes_nothing_back(vic
                  b"GET http://[" + marker + b"/ HTTP/1.1\r\n\r\n", b"GET /state.json HTTP/1.1\r\n\r\n"]:
         reply = raw(victim.port, data)
         head = reply.partition(b"\r\n\r\n")[0].decode()
-        assert head.startswith("HTTP/1.0 4") or head.startswith("HTTP/1.0 5"), (data[:40], head)
+        assert head.startswith(("HTTP/1.0 4", "HTTP/1.0 5")), (data[:40], head)
         for key, value in SECURITY_HEADERS.items():
             assert f"\r\n{key}: {value}" in head, (data[:40], key)
         assert marker not in reply, data[:40]
@@ -233,3 +233,39 @@ def test_a_signal_between_the_two_files_writes_leaves_them_equal(tmp_path):
         jsonl = (folder / "o.jsonl").read_text().splitlines()
         rows = list(csv.DictReader((folder / "o.csv").open()))
         assert len(jsonl) == len(rows) > 0 and len(rows) % 20 == 0, (attempt, len(jsonl), len(rows))
+
+
+def test_the_gate_pushes_out_the_oldest_waiting_connection_of_the_same_address_first():
+    """Issue 3: slots that unauthenticated, unfinished requests cannot hold (the gate's rule itself)."""
+    gate = Gate(total=4, per_address=2)
+    pairs = [socket.socketpair() for _ in range(6)]
+    try:
+        a1, a2, a3, b1, b2, c1 = (p[0] for p in pairs)
+        gate.admit(a1, "a")
+        gate.admit(a2, "a")
+        gate.admit(a3, "a")  # a's third: a's oldest goes
+        assert pairs[0][1].recv(1) == b"" and len(gate) == 2 and gate.pushed_out == 1
+        gate.admit(b1, "b")
+        gate.admit(b2, "b")
+        gate.admit(c1, "c")  # full: the oldest of all (a2) goes, not b's or c's
+        assert pairs[1][1].recv(1) == b"" and len(gate) == 4 and gate.pushed_out == 2
+        gate.done(b1)
+        assert len(gate) == 3
+    finally:
+        for x, y in pairs:
+            x.close()
+            y.close()
+
+
+def test_a_burst_of_connections_is_accepted_at_once(victim):
+    """Issue 5: a listen backlog of 5 made a burst of more than ~6 connections wait 1 s (a SYN retry)."""
+    socks = []
+    t0 = time.monotonic()
+    try:
+        for _ in range(60):
+            socks.append(socket.create_connection(("127.0.0.1", victim.port), timeout=5))
+        took = time.monotonic() - t0
+    finally:
+        for sock in socks:
+            sock.close()
+    assert took < 0.9, took  # no connection waited for a retransmitted SYN

@@ -119,7 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
         # The head is read whole, bounded in size and time, before the standard library parses
         # it (from memory, so its own limits of 64 KB a line and 100 lines never come into play).
         self.close_connection = True
-        self.command, self.requestline, self.request_version = None, "", "HTTP/1.0"  # for an error before the request line
+        # What an error before the request line is answered with.
+        self.command, self.requestline, self.request_version = None, "", "HTTP/1.0"
         try:
             try:
                 head = read_head(self.connection, time.monotonic() + HEAD_DEADLINE_S)
@@ -143,7 +144,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.handle_one_request()
         finally:
             connections.release()
-
 
     # ------------------------------------------------------------------ routing
     def do_GET(self) -> None:

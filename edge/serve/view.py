@@ -15,7 +15,8 @@ Cost: the frame loop only hands over references to its newest frame and result (
 lock and a few assignments: no queue that could grow). One encoder thread draws the overlay
 (unless the loop drew it already) and encodes JPEG, only while a video viewer is connected and at
 most `fps` times a second; every viewer is sent the newest JPEG, so a slow one skips frames, one
-that stops reading is dropped after SOCKET_TIMEOUT, and the run never waits for either.
+that stops reading is dropped (slots.py), and the run never waits for either. gate.py reads each
+request head whole, bounded in size and time, before anything parses it.
 
 Security: loopback by default, where only this machine (or an SSH tunnel into it) can connect, and
 requests must name a loopback host (a web page that rebinds its DNS name to 127.0.0.1 is refused).
