@@ -7,7 +7,8 @@ import socket
 import threading
 import time
 
-STALL_S = 2.0  # a write blocked (or bytes left unsent) this long: a healthy viewer at 10 frames a second never is
+STALL_S = 1.0  # a write blocked (or bytes left unsent) this long: a viewer that takes 10 frames a second never is
+WAIT_S = 1.5  # a new viewer, all slots taken, waits this long for one of them to show itself stalled
 
 
 class StreamSlots:
@@ -16,23 +17,31 @@ class StreamSlots:
         self._lock = threading.Lock()
         self._stalled_since: dict[socket.socket, float | None] = {}
 
-    def take(self, sock: socket.socket) -> bool:
-        """A slot for `sock`: a free one, or a stalled reader's (cut off); False if neither."""
-        with self._lock:
-            if len(self._stalled_since) >= self.cap:
-                now = time.monotonic()
-                stalled = [(since, s) for s, since in self._stalled_since.items()
-                           if since is not None and now - since > STALL_S]
-                if not stalled:
-                    return False
-                victim = min(stalled, key=lambda pair: pair[0])[1]
-                del self._stalled_since[victim]
-                try:
-                    victim.shutdown(socket.SHUT_RDWR)  # its blocked write fails at once
-                except OSError:
-                    pass
-            self._stalled_since[sock] = None
-            return True
+    def take(self, sock: socket.socket, wait: float = WAIT_S) -> bool:
+        """A slot for `sock`: a free one, or a stalled reader's (cut off); False if neither comes
+        within `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lock:
+                if len(self._stalled_since) < self.cap or self._cut_off_one():
+                    self._stalled_since[sock] = None
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    def _cut_off_one(self) -> bool:
+        now = time.monotonic()
+        stalled = [(since, s) for s, since in self._stalled_since.items() if since is not None and now - since > STALL_S]
+        if not stalled:
+            return False
+        victim = min(stalled, key=lambda pair: pair[0])[1]
+        del self._stalled_since[victim]
+        try:
+            victim.shutdown(socket.SHUT_RDWR)  # its blocked write fails at once
+        except OSError:
+            pass
+        return True
 
     def stalled(self, sock: socket.socket, since: float | None) -> None:
         """The stream's writer: stalled from `since` (blocked in a write, or bytes left unsent), or None."""
