@@ -318,12 +318,28 @@ def test_a_viewer_that_vanishes_mid_stream_is_forgotten(view, capfd):
         # Both slots are free again (the cap is 2 here), and the run carried on.
         clients = [Stream(view.port) for _ in range(2)]
         assert [c.part() is not None for c in clients] == [True, True]
+        # Both keep reading (one that stopped would give its slot to the third: tests/test_serve_hostile.py).
+        readers = [threading.Thread(target=lambda c=c: _read_all(c), daemon=True) for c in clients]
+        for r in readers:
+            r.start()
         third = Stream(view.port)
         assert third.status == 503 and "2 viewers already watching" in third.fh.read().decode()
+        for c in clients:
+            c.sock.shutdown(socket.SHUT_RDWR)
+        for r in readers:
+            r.join(5)
         for c in (*clients, third):
             c.close()
     err = capfd.readouterr().err
     assert "Traceback" not in err and "warning" not in err
+
+
+def _read_all(stream: Stream) -> None:
+    try:
+        while stream.part() is not None:
+            pass
+    except (OSError, ValueError, AssertionError):
+        pass
 
 
 def test_closing_the_view_ends_every_stream_promptly(view, monkeypatch):

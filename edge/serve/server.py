@@ -139,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.SERVICE_UNAVAILABLE)
             return
         try:
-            self.connection.settimeout(SOCKET_TIMEOUT)  # each write: sendall's timeout is for all of it
+            self.connection.settimeout(self.timeout)  # each write: sendall's timeout is for all of it
             self.rfile = io.BytesIO(head)
             self.handle_one_request()
         finally:
