@@ -28,7 +28,8 @@ KEEPALIVE_S = 2.0  # a stream with nothing new still writes this often, so a van
 # sent the newest frame when it is ready for one, not a backlog of old ones the kernel held.
 STREAM_SNDBUF = 128 * 1024
 # The event stream's: a few seconds of states (~700 bytes each, at most --serve-fps a second), so a
-# reader that stops reading shows as bytes left unsent, and is dropped after EVENTS_STALL_S of it.
+# reader that stops reading shows as bytes left unsent (or a blocked write), and is dropped after
+# EVENTS_STALL_S of it; a browser takes each state within milliseconds.
 EVENTS_SNDBUF = 16 * 1024
 EVENTS_STALL_S = 3.0
 STAGE_WINDOW = 30  # frames the page's per-stage latency is averaged over
@@ -292,6 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, EVENTS_SNDBUF)
             except OSError:
                 pass
+            sock.settimeout(EVENTS_STALL_S)  # a state is small: a write blocked this long is a reader gone
             self._start(200, "text/event-stream")
             self.wfile.write(b"retry: 2000\n\nevent: info\ndata: " + view.info_json() + b"\n\n")
             sent, wrote, behind_since = None, time.monotonic(), None

@@ -1,5 +1,13 @@
 """The live view's stream slots: at most `cap` streams of a kind, and a reader that has stopped
-reading gives its slot to the next viewer rather than holding it until its write times out."""
+reading gives its slot to the next viewer rather than holding it until its write times out.
+
+A video reader that stops is seen within a second: its frames fill the buffers and the write
+blocks. An event-stream reader that stops is not: at ~7 KB of states a second, the receive buffer
+Linux grows for it held every state sent for 120 s in a test here (and up to 6 MB, ~14 minutes),
+and TCP shows nothing meanwhile (the window it advertises stays open). So for event streams
+(`oldest_gives_way`) a new viewer, all slots taken, takes the place of the longest-connected one:
+a browser's EventSource reconnects by itself 2 s later, a stalled reader does not.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +20,8 @@ WAIT_S = 1.5  # a new viewer, all slots taken, waits this long for one of them t
 
 
 class StreamSlots:
-    def __init__(self, cap: int):
-        self.cap = cap
+    def __init__(self, cap: int, oldest_gives_way: bool = False):
+        self.cap, self.oldest_gives_way = cap, oldest_gives_way
         self._lock = threading.Lock()
         self._stalled_since: dict[socket.socket, float | None] = {}
 
@@ -33,9 +41,12 @@ class StreamSlots:
     def _cut_off_one(self) -> bool:
         now = time.monotonic()
         stalled = [(since, s) for s, since in self._stalled_since.items() if since is not None and now - since > STALL_S]
-        if not stalled:
+        if stalled:
+            victim = min(stalled, key=lambda pair: pair[0])[1]
+        elif self.oldest_gives_way:
+            victim = next(iter(self._stalled_since))  # insertion order: the longest-connected
+        else:
             return False
-        victim = min(stalled, key=lambda pair: pair[0])[1]
         del self._stalled_since[victim]
         try:
             victim.shutdown(socket.SHUT_RDWR)  # its blocked write fails at once

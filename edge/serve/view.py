@@ -90,7 +90,7 @@ class LiveView:
         self._viewers = 0  # video streams being sent
         self._demand_until = 0.0  # a /frame.jpg asked for a frame
         self._streams = StreamSlots(max_viewers)
-        self._event_streams = StreamSlots(max_viewers)
+        self._event_streams = StreamSlots(max_viewers, oldest_gives_way=True)
         self.max_connections = 4 * max_viewers + 4  # pages, scripts, snapshots, beside the streams
         self._connections = threading.BoundedSemaphore(self.max_connections)
         self._active: set[socket.socket] = set()
