@@ -442,6 +442,22 @@ def run_attack(victim: Victim, name: str, seconds: float, settle: float = 1.0, b
             "threads_max": during["threads_max"], "stderr_bytes": victim.stderr_bytes - err0, "viewer_s": result}
 
 
+def time_cookie_parsers() -> None:
+    from http.cookies import SimpleCookie
+
+    from fer_edge.edge.serve.access import cookie_value
+
+    print(f"Python {sys.version.split()[0]}")
+    for size in (15000, 30000, 60000):
+        crafted = 'a="' + "\\" * size + '"'
+        t0 = time.perf_counter()
+        SimpleCookie(crafted)
+        t1 = time.perf_counter()
+        cookie_value(crafted, "a")
+        t2 = time.perf_counter()
+        print(f"{size // 1000} KB of backslashes: SimpleCookie {t1 - t0:.3f} s, cookie_value {1000 * (t2 - t1):.3f} ms")
+
+
 def recover(victim: Victim, timeout: float = 30.0) -> None:
     """Wait until the victim is back to 90% of RATE (work an attack left behind runs out)."""
     deadline = time.monotonic() + timeout
@@ -453,12 +469,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", choices=list(ATTACKS), help="these attacks (default: all)")
     parser.add_argument("--seconds", type=float, default=6.0, help="baseline and attack windows")
+    parser.add_argument("--cookie-parsers", action="store_true",
+                        help="time http.cookies.SimpleCookie and the live view's cookie_value on issue 1's cookie")
     parser.add_argument("--victim", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--attack", choices=list(ATTACKS), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.victim:
         victim(args.victim)
+        return
+    if args.cookie_parsers:
+        time_cookie_parsers()
         return
     if args.attack:  # one attack, for --seconds, then every socket closes with the process
         stop, held = threading.Event(), []  # `held`: the attack's sockets, open until the process ends

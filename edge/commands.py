@@ -61,7 +61,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
 @click.option("--serve-fps", default=defaults.SERVE_FPS, show_default=True, type=click.IntRange(1, 30),
               help="Most video frames a second sent to viewers (JPEG encoding costs CPU only while someone watches).")
 @click.option("--serve-viewers", default=defaults.SERVE_VIEWERS, show_default=True, type=click.IntRange(1, 32),
-              help="Most browsers watching at once; more are refused (503).")
+              help="Most browsers watching at once; more are refused (503) unless one has stopped reading.")
 @click.option("--realtime", is_flag=True,
               help="Play a video file at its own frame rate, as a camera would deliver it (to watch it with --serve "
                    "or in the window), not as fast as the pipeline runs.")
