@@ -21,7 +21,7 @@ from fer_edge.modelinfo import ModelInfo, read_info
 
 # What members must agree on: (ModelInfo field, how the error message names it).
 SHARED_FIELDS = (("labels", "labels"), ("input_size", "input size"), ("channels", "channels"),
-                 ("crop_margin", "crop margin"), ("crop_shift", "crop shift"))
+                 ("crop_margin", "crop margin"), ("crop_shift", "crop shift"), ("normalize", "normalisation"))
 
 
 def check_agreement(members: Sequence[tuple[Path, ModelInfo]]) -> None:

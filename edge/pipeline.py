@@ -14,7 +14,7 @@ import numpy as np
 from fer_edge.edge.classifier import FaceClassifier
 from fer_edge.edge.ensemble import EnsembleClassifier
 from fer_edge.edge.tracker import FaceTracker
-from fer_edge.faces import crop_square, faces_batch
+from fer_edge.faces import crop_aligned, crop_square, faces_batch
 
 STAGES = ("capture", "detect", "preprocess", "classify", "draw")
 
@@ -77,8 +77,9 @@ class Pipeline:
     `detector` is anything with `detect(frame) -> [edge.detector.Detection]` (edge.detector.make_detector)."""
 
     def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
-                 margin: float | None = None):
+                 margin: float | None = None, align: bool = False):
         self.detector = detector
+        self.align = bool(align)  # level the eye line from the detector's keypoints before the crop
         self.classifier = classifier
         # The crop margin and shift are part of the model's preprocessing: they come from its metadata.
         self.margin = classifier.info.crop_margin if margin is None else margin
@@ -97,8 +98,12 @@ class Pipeline:
         t1 = time.perf_counter()
         # Crops use the detector's box as it is (even where it reaches past the frame edge):
         # that is the box the margin was calibrated on.
-        crops = [crop_square(image, d.box, self.margin, self.shift) for d in detections]
-        batch = faces_batch(crops, self.classifier.info.input_size, self.classifier.info.channels)
+        if self.align:
+            crops = [crop_aligned(image, d.box, d.keypoints, self.margin, self.shift) for d in detections]
+        else:
+            crops = [crop_square(image, d.box, self.margin, self.shift) for d in detections]
+        batch = faces_batch(crops, self.classifier.info.input_size, self.classifier.info.channels,
+                            self.classifier.info.normalize)
         t2 = time.perf_counter()
         probs = self.classifier.predict(batch)  # all faces of the frame in one call
         tracks = self.tracker.update([d.box for d in detections], probs, [d.score for d in detections])

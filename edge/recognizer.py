@@ -49,12 +49,13 @@ class Recognizer:
     tta: "flip" averages each face with its mirror image (twice the classifier time); None keeps the
         model choice's own.
     detector: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's runtime, if installed).
+    align: level each face's eye line (from the detector's eye keypoints) before cropping it.
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """
 
     def __init__(self, model: ModelSpec = None, threads: int = 2, min_confidence: float = 0.5, smooth: float = 0.6,
-                 tta: str | None = None, detector: str = "blazeface"):
+                 tta: str | None = None, detector: str = "blazeface", align: bool = False):
         from fer_edge.edge.console import quiet_native_stderr
 
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
@@ -65,7 +66,7 @@ class Recognizer:
         with quiet_native_stderr():  # LiteRT's start-up lines
             self._classifier = load_classifier(self.model.paths, threads, tta=self.model.tta)
         self._detector = make_detector(detector, min_confidence, threads=threads)
-        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth))
+        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth), align=align)
         self.threads = threads
 
     @property
@@ -93,7 +94,7 @@ class Recognizer:
         self._require_open()
         check_frame(face)
         info = self._classifier.info
-        probs = self._classifier.predict(faces_batch([face], info.input_size, info.channels))[0]
+        probs = self._classifier.predict(faces_batch([face], info.input_size, info.channels, info.normalize))[0]
         best = int(np.argmax(probs))
         labels = self.labels
         return Expression(labels[best], float(probs[best]), {n: float(p) for n, p in zip(labels, probs)})
