@@ -19,10 +19,12 @@ Every frame is seeded by (seed, condition, face): rerunning gives the same frame
 -n is a prefix of a larger one.
 
     python benchmarks/field_accuracy.py --data ../shared/datasets/fer2013/fer2013.tar.gz -n 1000 \
-        [--models fast,accurate,best] [--detector blazeface] [--json out.json]
+        [--models fast,accurate,best] [--detector blazeface] [--no-align] [--json out.json]
 
 Prints one table per model: accuracy, macro-F1 and the detection rate for each condition beside
-the clean frame, then the mean over the single conditions.
+the clean frame, then the mean over the conditions (at the clean size) and over the face sizes.
+`python benchmarks/field_accuracy.py --compare A.json B.json` lays earlier --json runs side by side
+as one markdown table of accuracies.
 """
 
 from __future__ import annotations
@@ -291,7 +293,28 @@ def format_results(results: dict) -> str:
     return "\n\n".join(parts)
 
 
+def markdown_compare(files: list[str]) -> str:
+    """One markdown table of accuracy (detection rate in the first column) from --json files:
+    a column per (file, model), a row per condition."""
+    runs = [(Path(f).stem, json.loads(Path(f).read_text())) for f in files]
+    cols = [(stem, model, res) for stem, run in runs for model, res in run["results"].items()]
+    names = list(cols[0][2])
+    det = cols[0][2]
+    lines = ["| condition | detected % | " + " | ".join(f"{m} ({stem})" for stem, m, _ in cols) + " |",
+             "|---|---|" + "---|" * len(cols)]
+    for name in names:
+        d = "-" if name == "ideal crop" else f"{100 * det[name]['detected']:.1f}"
+        cells = [f"{100 * res[name]['accuracy']:.1f}" if name in res else "" for _, _, res in cols]
+        lines.append(f"| {name} | {d} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["--compare"]:  # --compare A.json B.json ...: a markdown table of earlier runs
+        print(markdown_compare(argv[1:]))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="FER2013 (fer2013.tar.gz, .csv or a prepared .npz)")
     ap.add_argument("--split", default="PublicTest")
@@ -300,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", default="blazeface", help="passed to Recognizer(detector=...)")
     ap.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
     ap.add_argument("--backgrounds", default=str(BACKGROUNDS), help="folder with noface* pictures ('' = synthetic)")
-    ap.add_argument("--align", action="store_true", help="Recognizer(align=True): level the eye line before the crop")
+    ap.add_argument("--no-align", dest="align", action="store_false",
+                    help="Recognizer(align=False): crop the detector's square unturned (the default before alignment)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the figures here")
@@ -327,11 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         results = run(split.images[order], split.labels[order], [m.strip() for m in args.models.split(",")],
                       args.detector, args.seed, conditions, backgrounds, args.threads,
                       progress=lambda s: print(s, file=sys.stderr, flush=True),
-                      **({"align": True} if args.align else {}))
+                      **({} if args.align else {"align": False}))
     except FerEdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(order)} {args.split} faces, detector {args.detector}{', aligned' if args.align else ''}, "
+    print(f"{len(order)} {args.split} faces, detector {args.detector}{'' if args.align else ', not aligned'}, "
           f"{len(backgrounds)} backgrounds, "
           f"seed {args.seed}, {time.perf_counter() - t0:.0f} s\n")
     print(format_results(results))

@@ -77,7 +77,7 @@ class Pipeline:
     `detector` is anything with `detect(frame) -> [edge.detector.Detection]` (edge.detector.make_detector)."""
 
     def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
-                 margin: float | None = None, align: bool = False):
+                 margin: float | None = None, align: bool = True):
         self.detector = detector
         self.align = bool(align)  # level the eye line from the detector's keypoints before the crop
         self.classifier = classifier

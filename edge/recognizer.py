@@ -49,13 +49,15 @@ class Recognizer:
     tta: "flip" averages each face with its mirror image (twice the classifier time); None keeps the
         model choice's own.
     detector: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's runtime, if installed).
-    align: level each face's eye line (from the detector's eye keypoints) before cropping it.
+    align: turn a face whose eye line (the detector's eye keypoints) tilts more than FER2013's own
+        faces do (12 degrees) back to that before cropping it (fer_edge.faces.crop_aligned); False
+        crops the detector's square as it is.
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """
 
     def __init__(self, model: ModelSpec = None, threads: int = 2, min_confidence: float = 0.5, smooth: float = 0.6,
-                 tta: str | None = None, detector: str = "blazeface", align: bool = False):
+                 tta: str | None = None, detector: str = "blazeface", align: bool = True):
         from fer_edge.edge.console import quiet_native_stderr
 
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
