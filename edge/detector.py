@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_edge.detector_choices import BY_NAME, DEFAULT_DETECTOR, DETECTORS  # noqa: F401  (DETECTORS: make_detector's kinds)
 from fer_edge.edge import blazeface
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
 
 CHECKSUM_FILE = "SHA256SUMS"
-DETECTORS = ("blazeface", "mediapipe")  # make_detector's kinds; the first is the default
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,14 @@ class FaceDetector:
         self.close()
 
 
-def make_detector(kind: str = DETECTORS[0], min_confidence: float = 0.5, threads: int = 1):
-    """The face detector by name: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's Tasks
-    runtime, installed separately, for checking the first against it)."""
+def make_detector(kind: str = DEFAULT_DETECTOR, min_confidence: float = 0.5, threads: int = 1):
+    """The face detector by name (fer_edge.detector_choices): "yunet"/"yunet320" (OpenCV, edge/yunet.py),
+    "blazeface" (LiteRT) or "mediapipe" (MediaPipe's Tasks runtime, installed separately, for
+    checking the LiteRT decoding against it)."""
+    if kind in BY_NAME and BY_NAME[kind].max_side is not None:
+        from fer_edge.edge.yunet import YuNetDetector
+
+        return YuNetDetector(min_confidence, threads=threads, max_side=BY_NAME[kind].max_side)
     if kind == "blazeface":
         return FaceDetector(min_confidence, threads=threads)
     if kind == "mediapipe":
