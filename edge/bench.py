@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from fer_edge.detector_choices import DEFAULT_DETECTOR
 from fer_edge.edge.bench_source import LoopedSource
 from fer_edge.edge.bench_startup import measure_startup
 from fer_edge.edge.bench_stats import UsageMeter, latency_ms, load_average, machine, peak_rss_mb
@@ -54,7 +55,7 @@ class BenchOptions:
     startup_runs: int = 3  # 0: not measured
     tta: str | None = None  # "flip": each face also mirrored (edge.flip)
     choice: str | None = None  # the model choice's name (fer_edge.model_choices) the models came from
-    detector: str = "blazeface"  # edge.detector.make_detector's kind
+    detector: str = DEFAULT_DETECTOR  # edge.detector.make_detector's kind
 
 
 def measure(source: Source, looped: LoopedSource, recognizer: Recognizer, frames: int, warmup: int, draw: bool,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from fer_edge.detector_choices import DEFAULT_DETECTOR, DETECTORS, help_text  # plain data: --help loads no model code
 from fer_edge.edge.native_log import native_output_summarised
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
@@ -12,9 +13,7 @@ from fer_edge.options import given_on_command_line
 LIVE_VIDEO_FPS = 30.0  # output-video frame rate when a live source reports none
 TTA_CHOICES = ("none", "flip")  # edge.flip.TTA_CHOICES, kept here so --help loads no numpy
 SERVE_DEFAULT = "127.0.0.1:8080"  # `--serve` alone (edge/serve.py's DEFAULT_HOST and DEFAULT_PORT)
-DETECTORS = ("blazeface", "mediapipe")  # edge.detector.DETECTORS, kept here so --help loads no model code
-DETECTOR_HELP = ("Face detector: BlazeFace short-range on LiteRT, or the same model through MediaPipe's own runtime "
-                 "(installed separately: pip install --no-deps mediapipe absl-py certifi), for comparison.")
+DETECTOR_HELP = help_text()
 # bench options that only the pipeline measurement uses (--classify-only refuses them)
 PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind")
 
@@ -50,7 +49,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Read frames on their own thread: from a camera or stream always the newest frame (the "
                    "rest are dropped); from files, decoded ahead, every frame kept.  [default: on for "
                    "cameras and streams, off for files]")
-@click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DETECTORS[0], show_default=True,
+@click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DEFAULT_DETECTOR, show_default=True,
               help=DETECTOR_HELP)
 @click.option("--serve", metavar="[HOST:]PORT", is_flag=False, flag_value=SERVE_DEFAULT,
               help=f"Serve a live view to a browser: the annotated video, each face's scores and timeline, FPS and "
@@ -201,7 +200,7 @@ def _parse_threads(text: str) -> tuple[int, ...]:
                    "median is reported); 0 skips it.")
 @click.option("--classify-only", is_flag=True,
               help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
-@click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DETECTORS[0], show_default=True,
+@click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DEFAULT_DETECTOR, show_default=True,
               help=DETECTOR_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def bench(camera, source, models, tta, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,

@@ -29,7 +29,8 @@ CHECKSUM_FILE = "SHA256SUMS"
 class Detection:
     box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
     score: float
-    # (x, y) frame pixels of blazeface.KEYPOINTS: eyes, nose tip, mouth centre, ear tragions
+    # (x, y) frame pixels of the detector's keypoint_names: blazeface.KEYPOINTS (eyes, nose tip, mouth
+    # centre, ear tragions) or yunet.KEYPOINTS (eyes, nose tip, mouth corners)
     keypoints: tuple[tuple[float, float], ...] = ()
 
 
@@ -80,6 +81,8 @@ def check_frame(frame: np.ndarray) -> None:
 
 class FaceDetector:
     """`detect(frame) -> [Detection]` for a BGR (OpenCV), BGRA or grey uint8 frame, best score first."""
+
+    keypoint_names = blazeface.KEYPOINTS
 
     def __init__(self, min_confidence: float = 0.5, model_path: str | os.PathLike | None = None, threads: int = 1):
         self.min_confidence = check_confidence(min_confidence)

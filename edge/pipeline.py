@@ -30,7 +30,7 @@ class Face:
     probs: np.ndarray  # smoothed probabilities, in the model's label order (`labels`)
     detection: float  # face detector confidence
     labels: tuple[str, ...] = ()  # the model's labels, the order of `probs`
-    keypoints: tuple[tuple[float, float], ...] = ()  # (x, y) of the eyes, nose tip, mouth centre, ear tragions
+    keypoints: tuple[tuple[float, float], ...] = ()  # (x, y) of the detector's keypoint_names (eyes, nose, mouth...)
 
     def __repr__(self) -> str:
         return (f"Face(track_id={self.track_id}, box={self.box}, label={self.label!r}, score={self.score:.3f}, "
@@ -80,9 +80,11 @@ class Pipeline:
                  margin: float | None = None):
         self.detector = detector
         self.classifier = classifier
-        # The crop margin and shift are part of the model's preprocessing: they come from its metadata.
-        self.margin = classifier.info.crop_margin if margin is None else margin
-        self.shift = classifier.info.crop_shift
+        # The crop margin and shift are part of the model's preprocessing: they come from its metadata,
+        # calibrated on BlazeFace's boxes; a detector whose boxes differ brings its own (`crop`).
+        own = getattr(detector, "crop", None)
+        self.margin = (own[0] if own else classifier.info.crop_margin) if margin is None else margin
+        self.shift = own[1] if own else classifier.info.crop_shift
         self.tracker = FaceTracker(smooth=smooth)
         self.labels = list(classifier.labels)
 

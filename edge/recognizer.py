@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_edge.detector_choices import DEFAULT_DETECTOR
 from fer_edge.edge.detector import check_frame, make_detector
 from fer_edge.edge.ensemble import load_classifier
 from fer_edge.edge.pipeline import Face, FrameResult, Pipeline
@@ -48,13 +49,15 @@ class Recognizer:
         are taken as frames of one video: call `reset()` between unrelated pictures.
     tta: "flip" averages each face with its mirror image (twice the classifier time); None keeps the
         model choice's own.
-    detector: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's runtime, if installed).
+    detector: a fer_edge.detector_choices name: "yunet" (the default: a room, several faces at 1-5 m),
+        "yunet320" (the same at a quarter of the cost, faces within ~3 m), "blazeface" (one face within
+        ~2 m, the fastest) or "mediapipe" (BlazeFace through MediaPipe's runtime, if installed).
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """
 
     def __init__(self, model: ModelSpec = None, threads: int = 2, min_confidence: float = 0.5, smooth: float = 0.6,
-                 tta: str | None = None, detector: str = "blazeface"):
+                 tta: str | None = None, detector: str = DEFAULT_DETECTOR):
         from fer_edge.edge.console import quiet_native_stderr
 
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:

@@ -18,6 +18,7 @@ import numpy as np
 
 from fer_edge.edge.detector import Detection, check_confidence, check_frame, read_verified
 from fer_edge.errors import FerEdgeError
+from fer_edge.faces import YUNET_MARGIN, YUNET_SHIFT
 from fer_edge.paths import models_dir
 
 MODEL_NAME = "face_detection_yunet_2023mar.onnx"
@@ -49,6 +50,7 @@ class YuNetDetector:
     Detection has the five KEYPOINTS."""
 
     keypoint_names = KEYPOINTS
+    crop = (YUNET_MARGIN, YUNET_SHIFT)  # the face crop around YuNet's box (fer_edge/faces.py, calibrated)
 
     def __init__(self, min_confidence: float = 0.5, model_path: str | os.PathLike | None = None,
                  threads: int | None = None, max_side: int | None = 640):
