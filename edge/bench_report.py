@@ -59,6 +59,9 @@ def pipeline_text(report: dict) -> str:
     chosen = f"{model['choice']}: " if model.get("choice") else ""
     lines = [f"fer-edge bench: {where} ({frames}), model {chosen}{model['name']} ({model['precision']}, "
              f"{', '.join(Path(p).name for p in model['paths'])}{flip}), {report['warmup']} warm-up frames",
+             *([f"detector {report['detector']}, on every frame" if report.get("detect_every") == 1 else
+                f"detector {report['detector']}, on every {report['detect_every']} frames (boxes held between)"]
+               if report.get("detector") and report.get("detect_every") else []),
              machine_line(report), ""]
     for run in report["runs"]:
         lines += [_run_title(run), _stage_table(run), ""]

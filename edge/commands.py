@@ -15,7 +15,9 @@ TTA_CHOICES = ("none", "flip")  # edge.flip.TTA_CHOICES, kept here so --help loa
 SERVE_DEFAULT = "127.0.0.1:8080"  # `--serve` alone (edge/serve.py's DEFAULT_HOST and DEFAULT_PORT)
 DETECTOR_HELP = help_text()
 # bench options that only the pipeline measurement uses (--classify-only refuses them)
-PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind")
+PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind", "detect_every")
+DETECT_EVERY_HELP = ("Run the face detector on every Nth video frame and keep its boxes for the frames between "
+                     "(pictures: each one).  [default: the detector's own: yunet 3, the others 1]")
 
 
 @click.command()
@@ -51,6 +53,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
                    "cameras and streams, off for files]")
 @click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DEFAULT_DETECTOR, show_default=True,
               help=DETECTOR_HELP)
+@click.option("--detect-every", type=click.IntRange(min=1), metavar="N", help=DETECT_EVERY_HELP)
 @click.option("--serve", metavar="[HOST:]PORT", is_flag=False, flag_value=SERVE_DEFAULT,
               help=f"Serve a live view to a browser: the annotated video, each face's scores and timeline, FPS and "
                    f"latency (`--serve` alone: {SERVE_DEFAULT}). An address other than loopback needs an access "
@@ -70,7 +73,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
                    "the label of a face in the top-left corner).")
 @native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
 def run(camera, source, models, tta, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
-        max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
+        max_frames, resolution, capture_thread, detector_kind, detect_every, serve, serve_token, serve_fps, serve_viewers,
         realtime, fps_in_video) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
@@ -120,7 +123,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
 
     # The API's Recognizer is the run's frame -> faces path: models, detector, crops, tracker.
     recognizer = Recognizer(models, threads=threads, min_confidence=min_confidence, smooth=smooth, tta=tta,
-                            detector=detector_kind)
+                            detector=detector_kind, detect_every=detect_every)
     frames = outputs = window = view = None
     try:
         frames = open_source(camera, source, size)
@@ -202,9 +205,10 @@ def _parse_threads(text: str) -> tuple[int, ...]:
               help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
 @click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=DEFAULT_DETECTOR, show_default=True,
               help=DETECTOR_HELP)
+@click.option("--detect-every", type=click.IntRange(min=1), metavar="N", help=DETECT_EVERY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def bench(camera, source, models, tta, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,
-          startup_runs, classify_only, detector_kind, as_json) -> None:
+          startup_runs, classify_only, detector_kind, detect_every, as_json) -> None:
     """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
     the real pipeline on this device.
 
@@ -244,6 +248,7 @@ def bench(camera, source, models, tta, frames, warmup, threads_text, size, captu
     choice = resolve_models(models, tta)
     opts = BenchOptions(camera=camera, source=source, models=choice.paths, tta=choice.tta, choice=choice.name,
                         frames=frames, threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
-                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs, detector=detector_kind)
+                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs, detector=detector_kind,
+                        detect_every=detect_every)
     report = run_bench(opts)
     click.echo(json.dumps(report) if as_json else pipeline_text(report))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.edge.detector import check_frame
 from fer_edge.edge.ensemble import EnsembleClassifier
 from fer_edge.edge.tracker import FaceTracker
 from fer_edge.faces import crop_square, faces_batch
@@ -77,8 +78,13 @@ class Pipeline:
     `detector` is anything with `detect(frame) -> [edge.detector.Detection]` (edge.detector.make_detector)."""
 
     def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
-                 margin: float | None = None):
+                 margin: float | None = None, detect_every: int = 1):
         self.detector = detector
+        # The detector runs on every `detect_every`th frame; the frames between reuse its boxes
+        # (fer_edge.detector_choices says why and what it costs). reset() makes the next frame detect.
+        self.detect_every = max(1, int(detect_every))
+        self._since = 0
+        self._held: tuple[tuple[int, ...], list] | None = None  # (frame shape, detections)
         self.classifier = classifier
         # The crop margin and shift are part of the model's preprocessing: they come from its metadata,
         # calibrated on BlazeFace's boxes; a detector whose boxes differ brings its own (`crop`).
@@ -91,11 +97,22 @@ class Pipeline:
     def reset(self) -> None:
         """Forget tracks: the next frame does not continue the previous one."""
         self.tracker.reset()
+        self._held = None
+
+    def _detect(self, image: np.ndarray) -> list:
+        held = self._held
+        if held is not None and self._since < self.detect_every and held[0] == image.shape:
+            check_frame(image)
+            self._since += 1
+            return held[1]
+        detections = self.detector.detect(image)
+        self._held, self._since = (image.shape, detections), 1
+        return detections
 
     def process(self, image: np.ndarray) -> FrameResult:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        detections = self.detector.detect(image)
+        detections = self._detect(image)
         t1 = time.perf_counter()
         # Crops use the detector's box as it is (even where it reaches past the frame edge):
         # that is the box the margin was calibrated on.

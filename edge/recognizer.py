@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_edge.detector_choices import DEFAULT_DETECTOR
+from fer_edge.detector_choices import BY_NAME, DEFAULT_DETECTOR
 from fer_edge.edge.detector import check_frame, make_detector
 from fer_edge.edge.ensemble import load_classifier
 from fer_edge.edge.pipeline import Face, FrameResult, Pipeline
@@ -52,29 +52,40 @@ class Recognizer:
     detector: a fer_edge.detector_choices name: "yunet" (the default: a room, several faces at 1-5 m),
         "yunet320" (the same at a quarter of the cost, faces within ~3 m), "blazeface" (one face within
         ~2 m, the fastest) or "mediapipe" (BlazeFace through MediaPipe's runtime, if installed).
+    detect_every: run the detector on every Nth frame and keep its boxes for the frames between
+        (consecutive calls are a video's frames; `reset()` makes the next call detect). None: the
+        detector choice's own (yunet: 3, the others: 1).
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """
 
     def __init__(self, model: ModelSpec = None, threads: int = 2, min_confidence: float = 0.5, smooth: float = 0.6,
-                 tta: str | None = None, detector: str = DEFAULT_DETECTOR):
+                 tta: str | None = None, detector: str = DEFAULT_DETECTOR, detect_every: int | None = None):
         from fer_edge.edge.console import quiet_native_stderr
 
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
             raise ValueError(f"threads must be an int in 1..64, got {threads!r}")
         if not 0.0 <= float(smooth) < 1.0:
             raise ValueError(f"smooth must lie in [0, 1), got {smooth!r}")
+        every = BY_NAME[detector].every if detect_every is None and detector in BY_NAME else detect_every
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"detect_every must be an int >= 1, got {detect_every!r}")
         self.model: ModelChoice = resolve_models(model, tta)
         with quiet_native_stderr():  # LiteRT's start-up lines
             self._classifier = load_classifier(self.model.paths, threads, tta=self.model.tta)
         self._detector = make_detector(detector, min_confidence, threads=threads)
-        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth))
+        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth), detect_every=every)
         self.threads = threads
 
     @property
     def labels(self) -> list[str]:
         """The model's labels, in the order of every Face's `probs`."""
         return list(self._pipeline.labels)
+
+    @property
+    def detect_every(self) -> int:
+        """The detector runs on every this-many-th frame of a video."""
+        return self._pipeline.detect_every
 
     @property
     def classifier(self):
