@@ -101,10 +101,11 @@ class Pipeline:
 
     def _detect(self, image: np.ndarray) -> list:
         held = self._held
-        if held is not None and self._since < self.detect_every and held[0] == image.shape:
-            check_frame(image)
-            self._since += 1
-            return held[1]
+        if held is not None and self._since < self.detect_every:
+            check_frame(image)  # what the detector would refuse, refused on a held frame too
+            if held[0] == image.shape:
+                self._since += 1
+                return held[1]
         detections = self.detector.detect(image)
         self._held, self._since = (image.shape, detections), 1
         return detections
