@@ -17,7 +17,7 @@ DETECTOR_HELP = help_text()
 # bench options that only the pipeline measurement uses (--classify-only refuses them)
 PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind", "detect_every")
 DETECT_EVERY_HELP = ("Run the face detector on every Nth video frame and keep its boxes for the frames between "
-                     "(pictures: each one).  [default: the detector's own: yunet 3, the others 1]")
+                     "(pictures: each one).  [default: the detector's own: yunet 4, the others 1]")
 
 
 @click.command()

@@ -54,7 +54,7 @@ class Recognizer:
         ~2 m, the fastest) or "mediapipe" (BlazeFace through MediaPipe's runtime, if installed).
     detect_every: run the detector on every Nth frame and keep its boxes for the frames between
         (consecutive calls are a video's frames; `reset()` makes the next call detect). None: the
-        detector choice's own (yunet: 3, the others: 1).
+        detector choice's own (yunet: 4, the others: 1).
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """

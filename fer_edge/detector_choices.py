@@ -14,14 +14,16 @@ class DetectorChoice:
     help: str
     max_side: int | None = None  # YuNet: the long side of the network's input (a larger frame is shrunk)
     # Run the detector on every Nth frame of a video and hold its boxes between (the default of
-    # --detect-every): YuNet at 640 px costs 81 ms on a Pi 4, 27 ms a frame at 3; against every frame,
-    # 0.96 of the faces on the multi-face clip stay covered (benchmarks/detect_every.py). Stills: every one.
+    # --detect-every; stills: each one). YuNet at 640 px costs 81 ms on a Pi 4 (published), 20 ms a
+    # frame at N = 4; against detecting every frame, the held boxes still cover 0.959 of the faces
+    # (IoU 0.3; 0.948 at 0.5) on the multi-face clip with its scene cuts, all of them on the one-face
+    # clip; 0.960 at N = 3, 0.902 at N = 6 (benchmarks/detect_every.py).
     every: int = 1
 
 
 CHOICES = (
-    DetectorChoice("yunet", "YuNet (OpenCV) at up to 640 px, on every 3rd video frame: a room, faces at 1-5 m, "
-                            "several at once", max_side=640, every=3),
+    DetectorChoice("yunet", "YuNet (OpenCV) at up to 640 px, on every 4th video frame: a room, faces at 1-5 m, "
+                            "several at once", max_side=640, every=4),
     DetectorChoice("yunet320", "YuNet at up to 320 px, on every frame: a room at a quarter of the cost per "
                                "detection; faces within ~3 m", max_side=320),
     DetectorChoice("blazeface", "BlazeFace short-range (LiteRT): one face close to the camera (within ~2 m)"),
