@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 dets = det.detect(framed)
                 if not dets:
                     continue
-                d = min(dets, key=lambda f: abs(f.box[0] + f.box[2] / 2 - centre) + abs(f.box[1] + f.box[3] / 2 - centre))
+                d = min(dets, key=lambda f: abs(f.box[0] + f.box[2] / 2 - centre)
+                        + abs(f.box[1] + f.box[3] / 2 - centre))
                 found.append(i)
                 calibrated.append(crop_square(framed, d.box, margin, shift))
                 uncalibrated.append(crop_square(framed, d.box, DEFAULT_MARGIN, DEFAULT_SHIFT))

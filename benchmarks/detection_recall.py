@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from fer_edge.detector_choices import DETECTORS
 from fer_edge.edge.detector import make_detector

@@ -1,6 +1,7 @@
 """`fer-edge bench` for every detector choice, frame size and source, one table: FPS, faces a frame,
 and each stage's median and mean ms a frame (the mean counts the frames where a held detection
-made detect free). Each configuration runs once, one after another: compare rows of one run (the load average is on each row).
+made detect free). Each configuration runs once, one after another: compare rows of one run (each
+row gives the load average).
 
     python benchmarks/detector_bench.py ../shared/media/video03_emotions_woman.mp4 \
         ../shared/media/video02_hamilton_multi_face.mp4 [--sizes 640x480,1280x720] [--frames 200]

@@ -73,8 +73,8 @@ DETECT_EVERY_HELP = ("Run the face detector on every Nth video frame and keep it
                    "the label of a face in the top-left corner).")
 @native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
 def run(camera, source, models, tta, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
-        max_frames, resolution, capture_thread, detector_kind, detect_every, serve, serve_token, serve_fps, serve_viewers,
-        realtime, fps_in_video) -> None:
+        max_frames, resolution, capture_thread, detector_kind, detect_every, serve, serve_token, serve_fps,
+        serve_viewers, realtime, fps_in_video) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
