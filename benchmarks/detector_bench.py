@@ -1,7 +1,7 @@
 """`fer-edge bench` for every detector choice, frame size and source, one table: FPS, faces a frame,
 and each stage's median and mean ms a frame (the mean counts the frames where a held detection
-made detect free). Each configuration runs once, one after another: compare rows of one run (each
-row gives the load average).
+made detect free). With --rounds N the configurations alternate N times and the median round is shown;
+compare rows of one run (each row gives the load average).
 
     python benchmarks/detector_bench.py ../shared/media/video03_emotions_woman.mp4 \
         ../shared/media/video02_hamilton_multi_face.mp4 [--sizes 640x480,1280x720] [--frames 200]
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sources", nargs="+")
     ap.add_argument("--sizes", default="640x480,1280x720")
     ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=1, help="alternating rounds; the median round (by FPS) is shown")
     ap.add_argument("--detectors", default=",".join(d for d in DETECTORS if d != "mediapipe"),
                     help="choices; yunet is also run with --detect-every 1")
     args = ap.parse_args(argv)
@@ -49,14 +50,20 @@ def main(argv: list[str] | None = None) -> int:
           + "  ".join(f"{s + ' med/mean':>17}" for s in STAGES + ("frame",)))
     for source in args.sources:
         for size in args.sizes.split(","):
+            runs: dict = {c: [] for c in configs}
+            for _ in range(args.rounds):  # configurations alternate, so a change of load falls on all
+                for name, every in configs:
+                    runs[(name, every)].append(bench(source, size, name, every, args.frames))
             for name, every in configs:
-                r = bench(source, size, name, every, args.frames)
+                r = sorted(runs[(name, every)], key=lambda x: x["fps"])[len(runs[(name, every)]) // 2]  # median
                 st = r["stages"]
                 cells = [f"{st[s]['median_ms']:8.2f}/{st[s]['mean_ms']:<8.2f}" for s in STAGES]
                 cells.append(f"{r['frame_ms']['median_ms']:8.2f}/{r['frame_ms']['mean_ms']:<8.2f}")
+                fps = " ".join(f"{x['fps']:.0f}" for x in runs[(name, every)])
                 print(f"{Path(source).stem[:16]:<16} {size:<9} {name:<15} {r['detect_every']:>5} {r['fps']:6.1f} "
                       f"{r['fps'] / FER_FPS:5.1f} {r['faces'] / r['frames']:8.2f}  " + "  ".join(cells)
-                      + f"  load {r['load_average_end'][0]:.1f}", flush=True)
+                      + f"  load {r['load_average_end'][0]:.1f}"
+                      + (f"  (rounds: {fps} FPS)" if args.rounds > 1 else ""), flush=True)
     return 0
 
 
