@@ -67,7 +67,10 @@ class Recognizer:
             raise ValueError(f"threads must be an int in 1..64, got {threads!r}")
         if not 0.0 <= float(smooth) < 1.0:
             raise ValueError(f"smooth must lie in [0, 1), got {smooth!r}")
-        every = BY_NAME[detector].every if detect_every is None and detector in BY_NAME else detect_every
+        if detect_every is None:  # an unknown detector is refused by make_detector, below
+            every = BY_NAME[detector].every if detector in BY_NAME else 1
+        else:
+            every = detect_every
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise ValueError(f"detect_every must be an int >= 1, got {detect_every!r}")
         self.model: ModelChoice = resolve_models(model, tta)

@@ -164,7 +164,9 @@ def test_detect_every_holds_boxes_between_detections(recognizer):
             recognizer.recognize(np.zeros(frame.shape, np.float64))  # a held frame is checked too
     finally:
         del det.detect
-    with pytest.raises(ValueError, match="detect_every"):
-        import fer_edge
+    import fer_edge
 
+    with pytest.raises(ValueError, match="detect_every"):
         fer_edge.Recognizer(detect_every=0)
+    with pytest.raises(FerEdgeError, match="unknown detector 'haar'"):
+        fer_edge.Recognizer(detector="haar")
