@@ -27,8 +27,8 @@ CHOICES = (
     DetectorChoice("yunet320", "YuNet at up to 320 px, on every frame: a room at a quarter of the cost per "
                                "detection; faces within ~3 m", max_side=320),
     DetectorChoice("blazeface", "BlazeFace short-range (LiteRT): one face close to the camera (within ~2 m)"),
-    DetectorChoice("blazeface-full", "BlazeFace full-range (LiteRT, 192 px): a few faces a little farther away, "
-                                     "misses most small ones"),
+    DetectorChoice("blazeface-full", "BlazeFace full-range (LiteRT, 192 px): a group filling the frame; misses "
+                                     "small faces"),
     DetectorChoice("mediapipe", "BlazeFace short-range through MediaPipe's own runtime (installed separately: "
                                 "pip install --no-deps mediapipe absl-py certifi), to check the LiteRT decoding"),
 )
