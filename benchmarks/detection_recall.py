@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from fer_edge.detector_choices import DETECTORS
 from fer_edge.edge.detector import make_detector
@@ -53,8 +54,13 @@ def iou(a, b) -> float:
 
 def matched(truth: list, found: list, threshold: float) -> int:
     """How many faces a detection (best score first, each used once) overlaps by IoU >= threshold."""
+    return len(matched_faces(truth, found, threshold))
+
+
+def matched_faces(truth: list, found: list, threshold: float) -> list[int]:
+    """The indices of the faces matched as `matched` counts them."""
     free = list(range(len(truth)))
-    hits = 0
+    hits = []
     for box in found:
         best, best_iou = None, threshold
         for i in free:
@@ -63,8 +69,30 @@ def matched(truth: list, found: list, threshold: float) -> int:
                 best, best_iou = i, v
         if best is not None:
             free.remove(best)
-            hits += 1
+            hits.append(best)
     return hits
+
+
+# face width buckets, as a fraction of the image's long side (the benchmark's tight eye-to-mouth boxes):
+# what a detector that sees the whole frame at a fixed input size can resolve
+SIZES = (0.0, 0.05, 0.1, 0.2, 10.0)
+
+
+def recall_by_size(truth: dict, found: dict, sides: dict, threshold: float = 0.3) -> list[tuple[str, int, float]]:
+    """(bucket, faces, recall at IoU threshold) by the width of the benchmark's box over the long side."""
+    widths, hit = [], []
+    for name, faces in truth.items():
+        got = set(matched_faces(faces, found.get(name, []), threshold))
+        for i, f in enumerate(faces):
+            widths.append((f[2] - f[0]) / sides[name])
+            hit.append(i in got)
+    widths, hit = np.asarray(widths), np.asarray(hit)
+    out = []
+    for lo, hi in zip(SIZES, SIZES[1:]):
+        sel = (widths >= lo) & (widths < hi)
+        label = f"<{hi:.0%}" if lo == 0 else (f">={lo:.0%}" if hi == SIZES[-1] else f"{lo:.0%}-{hi:.0%}")
+        out.append((label, int(sel.sum()), float(hit[sel].mean()) if sel.any() else float("nan")))
+    return out
 
 
 def run(detector, images: list[Path]) -> tuple[dict[str, list], list[float]]:
@@ -121,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sides", default="", help="YuNet input long sides to add, e.g. 320,480,640,0 (0 = native)")
     ap.add_argument("--min-confidence", type=float, default=0.5, help="the run's default")
     ap.add_argument("--media", type=Path, help="../shared/media: count faces on group* and noface* pictures")
+    ap.add_argument("--by-size", action="store_true", help="also recall at IoU 0.3 by face width (px)")
     args = ap.parse_args(argv)
     truth = read_boxes(args.dir / "boxes.txt")
     images = sorted(p for p in (args.dir / "images").iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
@@ -145,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"(found {sum(f for _, f in group)}; " + " ".join(f"{f}/{e}" for e, f in group)
                          + f") / {sum(1 for f in noface if f)} of {len(noface)}")
             print(line, flush=True)
+            if args.by_size:
+                sides = {p.name: max(cv2.imread(str(p)).shape[:2]) for p in images}
+                print("    recall by face width / long side (faces): " + ", ".join(
+                    f"{b} ({n}): {r:.2f}" for b, n, r in recall_by_size(truth, found, sides)), flush=True)
     return 0
 
 
