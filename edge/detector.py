@@ -147,7 +147,7 @@ class FaceDetector:
 
 def make_detector(kind: str = DEFAULT_DETECTOR, min_confidence: float = 0.5, threads: int = 1):
     """The face detector by name (fer_edge.detector_choices): "yunet"/"yunet320" (OpenCV, edge/yunet.py),
-    "blazeface" (LiteRT) or "mediapipe" (MediaPipe's Tasks runtime, installed separately, for
+    "blazeface" or "blazeface-full" (LiteRT) or "mediapipe" (MediaPipe's Tasks runtime, installed separately, for
     checking the LiteRT decoding against it)."""
     if kind in BY_NAME and BY_NAME[kind].max_side is not None:
         from fer_edge.edge.yunet import YuNetDetector

@@ -51,7 +51,8 @@ class Recognizer:
         model choice's own.
     detector: a fer_edge.detector_choices name: "yunet" (the default: a room, several faces at 1-5 m),
         "yunet320" (the same at a quarter of the cost, faces within ~3 m), "blazeface" (one face within
-        ~2 m, the fastest) or "mediapipe" (BlazeFace through MediaPipe's runtime, if installed).
+        ~2 m, the fastest), "blazeface-full" (BlazeFace full-range) or "mediapipe" (BlazeFace through
+        MediaPipe's runtime, if installed).
     detect_every: run the detector on every Nth frame and keep its boxes for the frames between
         (consecutive calls are a video's frames; `reset()` makes the next call detect). None: the
         detector choice's own (yunet: 4, the others: 1).

@@ -4,8 +4,8 @@
 OpenCV runs the network and decodes it (priors, boxes, five landmarks, NMS); this wrapper chooses
 the input size, maps boxes and landmarks back to frame pixels and returns `detector.Detection`s.
 A frame whose long side exceeds `max_side` is shrunk to it first: the network's cost grows with the
-input's area (x86, 2 threads: 6.4 ms at 640x360, 2.4 ms at 320x180) while recall on small faces
-falls with it (benchmarks/detection_recall.py reports recall by input size).
+input's area (a Pi 4, published: 81 ms at 640x480, 21 ms at 320x240) while recall on small faces
+falls with it (`benchmarks/detection_recall.py --sides` reports recall and time by input size).
 """
 
 from __future__ import annotations
