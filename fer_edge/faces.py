@@ -24,8 +24,10 @@ DEFAULT_MARGIN = 0.08
 DEFAULT_SHIFT = -0.11
 # YuNet's box is taller than BlazeFace's (w/h 0.78) and its height already spans the FER2013 image,
 # its centre on the image's: the same script with --detector yunet measures margin -0.008
-# (IQR -0.061..0.043) and shift -0.008, crop/FER-image IoU 0.78 (BlazeFace's constants on YuNet's
-# boxes give a crop 1.16x too wide, set too high). edge/yunet.py's detector crops with these.
+# (IQR -0.061..0.043) and shift -0.008, crop/FER-image IoU 0.78. BlazeFace's constants on YuNet's
+# boxes would crop 1.18x too wide and 0.1 box heights too high: expression accuracy 0.5936 against
+# 0.6464 with these (benchmarks/crop_accuracy.py, 2000 PublicTest faces; BlazeFace's own: 0.6521).
+# edge/yunet.py's detector crops with these.
 YUNET_MARGIN = -0.01
 YUNET_SHIFT = -0.01
 
