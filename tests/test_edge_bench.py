@@ -59,6 +59,7 @@ def test_json_has_the_issue_fields(video_report):
     check_stats(rep["classify_per_face_ms"])
     assert rep["stages"]["detect"]["median_ms"] > 0 and rep["stages"]["draw"]["median_ms"] > 0
     assert rep["faces_per_s"] > 0 and rep["cpu_percent"] > 0
+    assert rep["detector"] == "yunet" and rep["detect_every"] == 4  # the default detector and its frame loop
 
 
 def test_counts_frames_and_faces_of_a_looped_letterboxed_video(video_report):
@@ -112,6 +113,7 @@ def test_table_lists_every_stage_and_configuration(edge_model):
     assert "threads 1, capture thread off: 8 frames, 8 faces" in out
     assert "threads 2, capture thread off: 8 frames, 8 faces" in out
     assert "load average" in out and "not measured (--startup-runs 0)" in out
+    assert "detector yunet, on every 4 frames (boxes held between)" in out
 
 
 def test_single_image_repeated_without_draw(edge_model):
