@@ -45,6 +45,16 @@ def input_size(width: int, height: int, max_side: int | None) -> tuple[int, int]
     return max(1, int(round(width * scale))), max(1, int(round(height * scale)))
 
 
+def _create(path: Path, data: bytes, size: tuple[int, int], score: float):
+    """From the verified bytes (the file cannot change between the check and the load); an OpenCV
+    without the from-memory overload gets the path."""
+    try:
+        return cv2.FaceDetectorYN.create("onnx", np.frombuffer(data, np.uint8), np.zeros(0, np.uint8), size, score,
+                                         NMS_IOU, TOP_K)
+    except TypeError:
+        return cv2.FaceDetectorYN.create(str(path), "", size, score, NMS_IOU, TOP_K)
+
+
 class YuNetDetector:
     """`detect(frame) -> [Detection]` for a BGR, BGRA or grey uint8 frame, best score first; each
     Detection has the five KEYPOINTS."""
@@ -70,8 +80,7 @@ class YuNetDetector:
         self._size = (320, 320)
         try:
             with quiet_native_stderr():  # OpenCV's DNN warns about targets on every load
-                self._det = cv2.FaceDetectorYN.create("onnx", np.frombuffer(data, np.uint8), np.zeros(0, np.uint8),
-                                                      self._size, self.min_confidence, NMS_IOU, TOP_K)
+                self._det = _create(path, data, self._size, self.min_confidence)
                 self._det.detect(np.zeros((self._size[1], self._size[0], 3), np.uint8))  # fails here, not mid-run
         except cv2.error as exc:
             raise FerEdgeError(f"{path}: not a usable YuNet face detector model "
