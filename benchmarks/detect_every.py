@@ -1,8 +1,9 @@
 """What detecting every Nth frame costs (`--detect-every N`): the pipeline holds the last detection's
-boxes for the frames between (the tracker keeps their ids; each frame's expression is still read
-from its own pixels at those boxes). Against the same detector on every frame, per video: recall =
-every-frame faces that a held box still covers at IoU >= 0.3 / 0.5, precision = held boxes that
-cover one, and the detector's mean ms per frame (its ms on the frames it runs, divided by N).
+boxes for the frames between, unless the scene changes (edge/hold.py, the same rule here; the tracker
+keeps the ids; each frame's expression is still read from its own pixels at those boxes). Against the
+same detector on every frame, per video: recall = every-frame faces that a held box still covers at
+IoU >= 0.3 / 0.5, precision = held boxes that cover one, and the detector's mean ms per frame (its ms
+a detection times the frames it ran on, over all frames).
 
     python benchmarks/detect_every.py ../shared/media/video02_hamilton_multi_face.mp4 \
         ../shared/media/video03_emotions_woman.mp4 [--detector yunet] [--every 1,2,3,4,6]
@@ -19,6 +20,7 @@ import cv2
 
 from fer_edge.detector_choices import DEFAULT_DETECTOR, DETECTORS
 from fer_edge.edge.detector import make_detector
+from fer_edge.edge.hold import DetectionHold
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from detection_recall import matched  # noqa: E402  (the same greedy matching as the recall benchmark)
@@ -59,8 +61,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{video.rsplit('/', 1)[-1]}: {len(frames)} frames, {total} faces by {args.detector} on every "
                   f"frame, {ms:.2f} ms a detection")
             for n in every:
-                held = [boxes[i - i % n] for i in range(len(frames))]
-                line = f"  every {n}: detector {ms / n:5.2f} ms/frame"
+                held, hold, runs = [], DetectionHold(n), 0  # the pipeline's own rule, scene changes included
+                for frame, found in zip(frames, boxes):
+                    got = hold.get(frame)
+                    if got is None:
+                        hold.put(frame, found)
+                        got, runs = found, runs + 1
+                    held.append(got)
+                line = f"  every {n}: detector run on {runs} frames, {ms * runs / len(frames):5.2f} ms/frame"
                 for t in (0.3, 0.5):
                     hits = [matched(ref, h, t) for ref, h in zip(boxes, held)]
                     line += (f"; IoU {t}: recall {sum(hits) / max(1, total):.3f} precision "

@@ -13,6 +13,7 @@ import numpy as np
 
 from fer_edge.edge.classifier import FaceClassifier
 from fer_edge.edge.detector import check_frame
+from fer_edge.edge.hold import DetectionHold
 from fer_edge.edge.ensemble import EnsembleClassifier
 from fer_edge.edge.tracker import FaceTracker
 from fer_edge.faces import crop_square, faces_batch
@@ -80,11 +81,10 @@ class Pipeline:
     def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
                  margin: float | None = None, detect_every: int = 1):
         self.detector = detector
-        # The detector runs on every `detect_every`th frame; the frames between reuse its boxes
-        # (fer_edge.detector_choices says why and what it costs). reset() makes the next frame detect.
+        # The detector runs on every `detect_every`th frame; the frames between reuse its boxes unless
+        # the scene changed (edge/hold.py; fer_edge.detector_choices says why and what it costs).
         self.detect_every = max(1, int(detect_every))
-        self._since = 0
-        self._held: tuple[tuple[int, ...], list] | None = None  # (frame shape, detections)
+        self._hold = DetectionHold(self.detect_every)
         self.classifier = classifier
         # The crop margin and shift are part of the model's preprocessing: they come from its metadata,
         # calibrated on BlazeFace's boxes; a detector whose boxes differ brings its own (`crop`).
@@ -97,17 +97,16 @@ class Pipeline:
     def reset(self) -> None:
         """Forget tracks: the next frame does not continue the previous one."""
         self.tracker.reset()
-        self._held = None
+        self._hold.reset()
 
     def _detect(self, image: np.ndarray) -> list:
-        held = self._held
-        if held is not None and self._since < self.detect_every:
+        if self.detect_every > 1:
             check_frame(image)  # what the detector would refuse, refused on a held frame too
-            if held[0] == image.shape:
-                self._since += 1
-                return held[1]
+            held = self._hold.get(image)
+            if held is not None:
+                return held
         detections = self.detector.detect(image)
-        self._held, self._since = (image.shape, detections), 1
+        self._hold.put(image, detections)
         return detections
 
     def process(self, image: np.ndarray) -> FrameResult:

@@ -160,6 +160,9 @@ def test_detect_every_holds_boxes_between_detections(recognizer):
         recognizer.reset()
         recognizer.recognize(frame)  # reset: the next frame is detected
         assert len(calls) == 5
+        other = cv2.resize(cv2.imread(str(media("group7_small_faces_indoor.jpg"))), frame.shape[1::-1])
+        assert len(recognizer.recognize(other)) >= 6  # same size, another scene: detected, its own faces
+        assert len(calls) == 6
         with pytest.raises(ValueError):
             recognizer.recognize(np.zeros(frame.shape, np.float64))  # a held frame is checked too
     finally:
@@ -170,3 +173,25 @@ def test_detect_every_holds_boxes_between_detections(recognizer):
         fer_edge.Recognizer(detect_every=0)
     with pytest.raises(FerEdgeError, match="unknown detector 'haar'"):
         fer_edge.Recognizer(detector="haar")
+
+
+def test_the_hold_gives_back_its_detections_until_n_frames_or_a_new_scene():
+    from fer_edge.edge.hold import SCENE_CHANGE, DetectionHold
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    hold = DetectionHold(3)
+    assert hold.get(frame) is None  # nothing held yet
+    hold.put(frame, ["face"])
+    noisy = np.clip(frame.astype(int) + rng.integers(-8, 9, frame.shape), 0, 255).astype(np.uint8)
+    assert hold.get(noisy) == ["face"] and hold.get(frame) == ["face"]  # frames 2 and 3 of 3
+    assert hold.get(frame) is None  # the 4th frame: the detector's turn
+    hold.put(frame, [])
+    assert hold.get(frame[:, :80]) is None  # another size
+    shifted = np.clip(frame.astype(int) + int(SCENE_CHANGE) + 10, 0, 255).astype(np.uint8)
+    assert hold.get(shifted) is None  # a new scene: brighter everywhere by more than SCENE_CHANGE
+    hold.reset()
+    assert hold.get(frame) is None
+    one = DetectionHold(1)
+    one.put(frame, ["face"])
+    assert one.get(frame) is None  # every frame detected: nothing is ever held
