@@ -54,7 +54,8 @@ class Recognizer:
         ~2 m, the fastest), "blazeface-full" (BlazeFace full-range) or "mediapipe" (BlazeFace through
         MediaPipe's runtime, if installed).
     detect_every: run the detector on every Nth frame and keep its boxes for the frames between
-        (consecutive calls are a video's frames; `reset()` makes the next call detect). None: the
+        (consecutive calls are a video's frames; a new scene, a new frame size or `reset()` makes the
+        next call detect). None: the
         detector choice's own (yunet: 4, the others: 1).
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
