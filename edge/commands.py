@@ -62,9 +62,10 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Most video frames a second sent to viewers (JPEG encoding costs CPU only while someone watches).")
 @click.option("--serve-viewers", default=defaults.SERVE_VIEWERS, show_default=True, type=click.IntRange(1, 32),
               help="Most browsers watching at once; more are refused (503).")
-@click.option("--realtime", is_flag=True,
-              help="Play a video file at its own frame rate, as a camera would deliver it (to watch it with --serve "
-                   "or in the window), not as fast as the pipeline runs.")
+@click.option("--realtime/--fast", default=None,
+              help="--realtime: play a video file at its own frame rate, as a camera would deliver it (to watch it "
+                   "in the window or with --serve); --fast: as fast as the pipeline runs.  [default: --realtime "
+                   "when the window shows a video file, else --fast]")
 @click.option("--fps-in-video", is_flag=True,
               help="Draw the frame rate on --output-video too (the window always shows it; in a file it would cover "
                    "the label of a face in the top-left corner).")

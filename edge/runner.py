@@ -155,7 +155,7 @@ class RunOptions:
     serve_token: str | None = None
     serve_fps: int = defaults.SERVE_FPS
     serve_viewers: int = defaults.SERVE_VIEWERS
-    realtime: bool = False
+    realtime: bool | None = None  # None: at the file's own rate when a window shows it
     fps_in_video: bool = False
     serve_only_given: list[str] = field(default_factory=list)  # --serve-* options typed without --serve
 
@@ -197,7 +197,9 @@ def run_with_options(opts: RunOptions) -> Summary:
         frames = open_source(o.camera, o.source, size)
         single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
         frames = with_capture_thread(frames, o.capture_thread)
-        if o.realtime and not frames.live:
+        # A person watching a file in the window sees it at its own speed (a 20 s clip was over in 5 s).
+        realtime = o.realtime if o.realtime is not None else display
+        if realtime and not frames.live:
             from fer_edge.edge.sources.pacing import PacedSource
 
             frames = PacedSource(frames)
@@ -206,7 +208,7 @@ def run_with_options(opts: RunOptions) -> Summary:
             from fer_edge.edge.serve import LiveView
 
             hint = ("the file is read as fast as the pipeline runs: add --realtime to watch it at its own speed"
-                    if not frames.live and frames.sequence and not o.realtime else None)
+                    if not frames.live and frames.sequence and not realtime else None)
             view = LiveView(*serve_address, recognizer.labels, frames.name, token=o.serve_token, fps=o.serve_fps,
                             max_viewers=o.serve_viewers, hint=hint).start()
             info(view.start_message())

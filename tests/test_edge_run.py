@@ -3,6 +3,7 @@ model; cameras through fakes; bad input; and the edge path with TensorFlow block
 
 import csv
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -323,6 +324,24 @@ def test_window_on_a_virtual_display(tmp_path, edge_model, virtual_display):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "5 frames, 5 faces" in proc.stderr and "draw" in proc.stderr
+
+
+@pytest.mark.parametrize("flag", [None, "--fast"])
+def test_a_window_plays_a_file_at_its_own_rate_unless_asked_to_go_fast(tmp_path, edge_model, virtual_display, flag):
+    """video01 is 30 frames a second: 30 frames shown in the window cannot take less than 29/30 s
+    (a 20 s clip used to be over in 5 s); --fast runs them as fast as the pipeline goes."""
+    env = {**os.environ, "DISPLAY": virtual_display}
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run([sys.executable, "-m", "fer_edge", "run", "--source",
+                           str(media("video01_single_face_neutral_to_smile.mp4")), "--max-frames", "30",
+                           "--model", str(edge_model), *([flag] if flag else [])], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fps = float(re.search(r"mean ([\d.]+) FPS", proc.stderr).group(1))
+    if flag is None:
+        assert fps <= 31.5, proc.stderr
+    else:
+        assert "wait" not in proc.stderr, proc.stderr  # nothing held back
 
 
 def test_window_shows_frames_fits_big_ones_on_screen_and_quits_on_q(monkeypatch, virtual_display):
