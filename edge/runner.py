@@ -83,18 +83,21 @@ def run(source: Source, recognizer: Recognizer, outputs: Outputs, window: Window
     try:
         steps = recognized_frames(source, recognizer, draw=draw, fps_overlay=fps_in_video and source.sequence,
                                   max_frames=max_frames)
+        if window is not None and not source.sequence:  # a still stays until a key: say so, once
+            info(window.still_hint(total))
         for step in steps:
             outputs.write(step.frame, step.result, step.annotated, step.fps)
-            fps = step.fps if source.sequence else None  # the window's; files only when asked
-            if window is not None and not window.show(
-                    step.annotated if fps_in_video or fps is None else draw_fps(step.annotated.copy(), fps),
-                    still=not source.sequence):
-                raise _Stop
+            # counted before the window may wait: a picture closed with q was still recognized and written
             summary.frames += 1
             summary.faces += len(step.result.faces)
             for stage, seconds in step.result.timings.items():
                 summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
             bar.update(1)
+            fps = step.fps if source.sequence else None  # the window's; files only when asked
+            if window is not None and not window.show(
+                    step.annotated if fps_in_video or fps is None else draw_fps(step.annotated.copy(), fps),
+                    still=not source.sequence):
+                raise _Stop
         if max_frames is not None and summary.frames >= max_frames:
             summary.ended = f"--max-frames {max_frames}"
         commit = True

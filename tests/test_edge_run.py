@@ -361,6 +361,45 @@ def test_window_shows_frames_fits_big_ones_on_screen_and_quits_on_q(monkeypatch,
         window.close()
 
 
+@pytest.mark.parametrize("pictures, keys, says", [
+    (1, ["q"], "the picture stays until a key is pressed"),
+    (2, ["x", "q"], "each picture stays until a key is pressed (q or Esc: stop"),
+])
+def test_pictures_in_the_window_are_counted_and_the_wait_for_a_key_is_said(
+        tmp_path, edge_model, virtual_display, monkeypatch, capsys, pictures, keys, says):
+    """After a photo closed with q the summary said "0 frames, 0 faces (closed by the user)" while the
+    JSONL held its face; a folder waited for a key on each picture without a word."""
+    from fer_edge.edge.outputs.files import Outputs
+    from fer_edge.edge.outputs.window import Window
+    from fer_edge.edge.recognizer import Recognizer
+    from fer_edge.edge.runner import run
+    from fer_edge.edge.sources import ImageSource
+
+    monkeypatch.setenv("DISPLAY", virtual_display)
+    paths = [media("face01_single_frontal_smile.jpg"), media("face04_surprised.jpg")][:pictures]
+    recognizer = Recognizer(str(edge_model), threads=1)
+    outputs = Outputs(recognizer.labels, jsonl=str(tmp_path / "o.jsonl"))
+    window = Window()
+    try:
+        pending = list(keys)
+
+        def press():  # the next key once a picture waits for one (Tk runs this inside the wait)
+            if window.waiting and pending:
+                window._root.event_generate("<KeyPress>", keysym=pending.pop(0))
+            window._root.after(50, press)
+
+        window._root.after(50, press)
+        summary = run(ImageSource(paths, "photos"), recognizer, outputs, window)
+    finally:
+        window.close()
+        recognizer.close()
+    written = records((tmp_path / "o.jsonl").read_text())
+    assert summary.frames == pictures and summary.faces == len(written) >= pictures
+    assert summary.ended == "closed by the user"
+    err = capsys.readouterr().err
+    assert f"{pictures} frame" in err and says in err
+
+
 # ----------------------------------------------------------------------------- signals
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_sigterm_and_sighup_end_a_run_like_ctrl_c_with_outputs_kept(tmp_path, edge_model, sig):
