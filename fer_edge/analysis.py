@@ -184,3 +184,19 @@ def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
     elif len(table):  # seconds, to the hundredth as the timeline shows them
         table[["from", "to"]] = table[["from", "to"]].round(2)
     return table
+
+
+def is_pictures(df: "pandas.DataFrame") -> bool:
+    """Results of photos (each row names its picture): no tracks over time to draw."""
+    return "image" in df and df["image"].notna().all() and len(df) > 0
+
+
+def picture_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
+    """Per picture, in the order the run read them: its faces and the label of each, left to right."""
+    pd = import_pandas()
+    rows = []
+    for name, part in df.groupby("image", sort=False):
+        part = part.sort_values("x")
+        rows.append({"picture": name, "faces": len(part),
+                     "labels": ", ".join(f"{label} {score:.2f}" for label, score in zip(part["label"], part["score"]))})
+    return pd.DataFrame(rows, columns=["picture", "faces", "labels"])
