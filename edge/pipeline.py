@@ -26,13 +26,14 @@ class Pipeline:
 
     `detector` is anything with `detect(frame) -> [edge.detector.Detection]` (edge.detector.make_detector)."""
 
-    def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6):
+    def __init__(self, detector, classifier: FaceClassifier | EnsembleClassifier, smooth: float = 0.6,
+                 confirm_frames: int = 1, start_score: float = 0.0):
         self.detector = detector
         self.classifier = classifier
         # The crop margin and shift are part of the model's preprocessing: they come from its metadata.
         self.margin = classifier.info.crop_margin
         self.shift = classifier.info.crop_shift
-        self.tracker = FaceTracker(smooth=smooth)
+        self.tracker = FaceTracker(smooth=smooth, confirm_frames=confirm_frames, start_score=start_score)
         self.labels = list(classifier.labels)
 
     def reset(self) -> None:
@@ -57,6 +58,8 @@ class Pipeline:
         labels = tuple(self.labels)
         faces = []
         for det, track in zip(detections, tracks):
+            if not track.id:  # not confirmed yet (a face that appeared mid-stream): not reported
+                continue
             best = int(np.argmax(track.probs))
             faces.append(Face(track.id, clip_box(det.box, w, h), self.labels[best], float(track.probs[best]),
                               track.probs.copy(), det.score, labels, det.keypoints))

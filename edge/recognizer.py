@@ -68,7 +68,9 @@ class Recognizer:
         with quiet_native_stderr():  # LiteRT's start-up lines
             self._classifier = load_classifier(self.model.paths, threads, tta=self.model.tta)
         self._detector = make_detector(detector, min_confidence, threads=threads)
-        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth))
+        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth),
+                                  confirm_frames=defaults.CONFIRM_FRAMES,
+                                  start_score=float(min_confidence) + defaults.START_MARGIN)
         self.threads = threads
 
     @property
