@@ -64,7 +64,7 @@ def report(results, outputs, tracks, min_frames) -> None:
     fer-edge run --source clip.mp4 --headless --csv faces.csv
     fer-edge report faces.csv -o report.png -o report.html
 
-    Needs pandas and matplotlib: pip install "fer-edge[analysis]".
+    Needs pandas and matplotlib (the analysis extra: pip install ".[analysis]" in a checkout).
     """
     from fer_edge.analysis import is_pictures, picture_table, read_results, summary_table
     from fer_edge.atomic import atomic_output, require_output_folder

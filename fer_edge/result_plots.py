@@ -26,9 +26,9 @@ def import_matplotlib():
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        from fer_edge.analysis import ANALYSIS_HINT
+        from fer_edge.analysis import analysis_hint
 
-        raise FerEdgeError(f"plots need matplotlib: {ANALYSIS_HINT}") from None
+        raise FerEdgeError(f"plots need matplotlib: {analysis_hint()}") from None
     return Figure
 
 

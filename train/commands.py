@@ -29,7 +29,9 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
     try:
         import_keras()
     except ImportError:
-        raise FerEdgeError("training needs Keras and TensorFlow: pip install 'fer-edge[train]'") from None
+        from fer_edge.keras_files import host_extra_hint
+
+        raise FerEdgeError(f"training needs Keras and TensorFlow: {host_extra_hint()}") from None
     from fer_edge.train.trainer import TrainConfig, train_model
 
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
