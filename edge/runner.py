@@ -14,7 +14,7 @@ from fer_edge.console import info
 from fer_edge.edge.outputs.window import Window
 from fer_edge.edge.outputs.draw import draw_fps
 from fer_edge.edge.outputs.files import Outputs
-from fer_edge.edge.results import STAGES
+from fer_edge.edge.results import STAGES, WAIT
 from fer_edge.edge.loop import recognized_frames
 from fer_edge.edge.recognizer import Recognizer
 from fer_edge.edge.sources import SourceLost, Source
@@ -50,8 +50,12 @@ class Summary:
         lines = [f"{_count(self.frames, 'frame')}, {_count(self.faces, 'face')} ({per_frame:.2f} per frame) "
                  f"in {self.elapsed:.1f} s: mean {self.fps:.1f} FPS ({self.ended})"]
         if self.frames:
-            used = {k: v for k, v in self.stage_ms().items() if v > 0}
-            lines.append("per frame: " + ", ".join(f"{k} {v:.1f} ms" for k, v in used.items()))
+            used = {k: v for k, v in self.stage_ms().items() if v > 0 and k != WAIT}
+            line = "per frame: " + ", ".join(f"{k} {v:.1f} ms" for k, v in used.items())
+            waited = self.stage_ms().get(WAIT, 0.0)
+            if waited > 0:  # --realtime: not work, so not a stage
+                line += f"; and {waited:.1f} ms waiting for the video's own frame rate"
+            lines.append(line)
         if self.dropped:
             lines.append(f"{self.dropped} camera frames skipped to stay current")
         if self.outputs:

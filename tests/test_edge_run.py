@@ -520,3 +520,30 @@ def test_click_usage_errors_are_one_line_too(args, message):
     assert r.exit_code == 2
     (line,) = r.stderr.strip().splitlines()
     assert line.startswith(message) and line.endswith(" run --help)"), line  # the program's name as invoked
+
+
+def test_the_wait_for_a_realtime_files_frame_rate_is_shown_apart_from_capture(edge_model):
+    """With --realtime the wait for the next frame was reported as "capture 38 ms" (summary, live view)."""
+    from fer_edge.edge.loop import recognized_frames
+    from fer_edge.edge.recognizer import Recognizer
+    from fer_edge.edge.runner import Summary
+    from fer_edge.edge.sources import Frame, Source
+    from fer_edge.edge.sources.pacing import PacedSource
+
+    class ThreeFrames(Source):  # a file whose frames are 0.3 s apart, read at once
+        fps, frame_count = 1 / 0.3, 3
+
+        def frames(self):
+            image = cv2.imread(str(media("face01_single_frontal_smile.jpg")))
+            for i in range(3):
+                yield Frame(image, i, 0.3 * i)
+
+    with Recognizer(str(edge_model), threads=1) as recognizer:
+        steps = list(recognized_frames(PacedSource(ThreeFrames()), recognizer))
+    waits = [s.result.timings["wait"] for s in steps]
+    assert waits[0] < 0.05 and min(waits[1:]) >= 0.15  # held back until each frame's time
+    assert all(s.result.timings["capture"] < w for s, w in zip(steps[1:], waits[1:]))
+    assert all(s.seconds < 0.3 for s in steps)  # a frame's work, not its wait
+    summary = Summary(frames=3, faces=3, elapsed=0.6, stage_seconds={"capture": 0.003, "detect": 0.03, "wait": 0.45})
+    assert summary.text().splitlines()[1] == ("per frame: capture 1.0 ms, detect 10.0 ms; and 150.0 ms waiting for "
+                                              "the video's own frame rate")
