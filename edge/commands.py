@@ -40,7 +40,8 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Show a window (Tk) with boxes, labels and FPS.  [default: --display when a window can be shown: "
                    "DISPLAY names a reachable X server (XWayland on a Wayland desktop) and Tk is installed]")
 @click.option("--output-video", metavar="FILE",
-              help="Write the annotated video (.mp4, .mkv, .mov, .avi); for a single image, a picture (.jpg, .png).")
+              help="Write the annotated video: .mp4, .mov, .mkv (H.264, which every browser and phone plays), .webm "
+                   "(VP9) or .avi (Motion JPEG); for a single image, a picture (.jpg, .png).")
 @click.option("--jsonl", metavar="FILE|-", help="Write one JSON object per face per frame (- = stdout).")
 @click.option("--csv", "csv_path", metavar="FILE", help="Write one CSV row per face per frame.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
