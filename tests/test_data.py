@@ -382,6 +382,6 @@ def test_the_cache_says_where_it_went_once_and_clear_cache_removes_it(tmp_path, 
     again = CliRunner().invoke(cli, ["data", "info", str(src)])
     assert again.exit_code == 0 and "cached" not in again.stderr  # once: a load from the cache says nothing
     cleared = CliRunner().invoke(cli, ["data", "clear-cache"])
-    assert cleared.exit_code == 0 and cleared.output.startswith(f"removed 2 cached files (") and str(cache) in cleared.output
+    assert cleared.exit_code == 0 and cleared.output.startswith("removed 2 cached files (") and str(cache) in cleared.output
     assert sorted(p.name for p in cache.iterdir()) == ["mine.txt"]
     assert CliRunner().invoke(cli, ["data", "clear-cache"]).output.startswith("nothing cached in")
