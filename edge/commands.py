@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from fer_edge.edge.events.options import event_options
 from fer_edge.edge.native_log import native_output_summarised
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
@@ -69,10 +70,11 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
 @click.option("--fps-in-video", is_flag=True,
               help="Draw the frame rate on --output-video too (the window always shows it; in a file it would cover "
                    "the label of a face in the top-left corner).")
+@event_options  # --mqtt, --webhook and theirs (edge/events/options.py)
 @native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
 def run(camera, source, models, tta, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
         max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
-        realtime, fps_in_video) -> None:
+        realtime, fps_in_video, **events) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
@@ -81,6 +83,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     fer-edge run --source clip.mp4 --headless --output-video out.mp4 --jsonl out.jsonl
     fer-edge run --source photos/ --headless --csv faces.csv
     fer-edge run --camera picam --serve            (watch at http://127.0.0.1:8080/)
+    fer-edge run --camera picam --headless --mqtt mqtt://hub.local/fer-edge   (events: docs/events.md)
 
     In the window, q or Esc quits; Ctrl+C stops any run, and files written so far are kept.
     """
@@ -99,13 +102,16 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
         display = problem is None
     elif display and problem:
         raise FerEdgeError(f"cannot show a window: {problem}; use --headless")
-    if not display and not (output_video or jsonl or csv_path or serve):
-        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl, --csv or "
-                           "--serve")
+    if not display and not (output_video or jsonl or csv_path or serve or events["mqtt"] or events["webhook"]):
+        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl, --csv, "
+                           "--serve, --mqtt or --webhook")
     serve_only = [option for name, option in given_on_command_line().items()
                   if name in ("serve_token", "serve_fps", "serve_viewers")]
     if serve_only and not serve:
         raise FerEdgeError(f"{', '.join(serve_only)}: only used with --serve")
+    from fer_edge.edge.events import options as event_opts
+
+    event_opts.check(events, given_on_command_line())
     if serve:
         from fer_edge.edge.serve import check_token, parse_address
 
@@ -122,7 +128,8 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     # The API's Recognizer is the run's frame -> faces path: models, detector, crops, tracker.
     recognizer = Recognizer(models, threads=threads, min_confidence=min_confidence, smooth=smooth, tta=tta,
                             detector=detector_kind)
-    frames = outputs = window = view = None
+    frames = outputs = window = view = sink = None
+    ended = "end of run"
     try:
         frames = open_source(camera, source, size)
         single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
@@ -140,19 +147,27 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
             view = LiveView(*serve_address, recognizer.labels, frames.name, token=serve_token, fps=serve_fps,
                             max_viewers=serve_viewers, hint=hint).start()
             info(view.start_message())
+        sink = event_opts.make_sink(events, recognizer.labels, frames.name)  # before the outputs, as the view
         window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
         outputs = Outputs(recognizer.labels, jsonl=jsonl, csv_path=csv_path, video=output_video,
                           video_fps=frames.fps or LIVE_VIDEO_FPS, video_realtime=frames.live,
                           single_image=single_image)
-        run_loop(frames, recognizer, outputs, window, max_frames, observers=[view.publish] if view else (),
-                 fps_in_video=fps_in_video)
-    except BaseException:
+        observers = [o.publish if o is view else o.observe for o in (view, sink) if o is not None]
+        run_loop(frames, recognizer, outputs, window, max_frames, observers=observers, fps_in_video=fps_in_video)
+    except BaseException as exc:
+        ended = str(exc) if isinstance(exc, KeyboardInterrupt) and str(exc) else type(exc).__name__
+        ended = {"KeyboardInterrupt": "interrupted", "SourceLost": "source lost"}.get(ended, ended)
         if outputs is not None:
             outputs.close(commit=False)  # no-op once the loop has closed them; else nothing is kept
         raise
     finally:
         if view is not None:
             view.close()  # the page says the run ended; the outputs are closed already
+        if sink is not None:  # the last events, sent within a bounded time; sent and dropped counts
+            from fer_edge.edge.console import info as say
+
+            for line in sink.close(ended):
+                say(line)
         if window is not None:
             window.close()
         recognizer.close()
