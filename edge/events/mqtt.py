@@ -31,6 +31,7 @@ INFLIGHT = 20  # paho's own default of unacknowledged QoS 1 messages; beyond it 
 KEEPALIVE = 15  # seconds: a vanished broker is noticed within 1.5 x this, and the will sent as soon
 RECONNECT = (1, 30)  # seconds: paho's backoff doubles from the first to the second
 CONNECT_TIMEOUT = 3.0  # one TCP/TLS connection attempt (paho's default is 5)
+STALLED = 0.5  # s without an acknowledgement while connected: loopback acks take ~1 ms, a Pi's Wi-Fi ~10-100
 USERNAME_ENV, PASSWORD_ENV = "FER_EDGE_MQTT_USERNAME", "FER_EDGE_MQTT_PASSWORD"
 
 
@@ -163,8 +164,9 @@ class MqttTransport:
         self.problem = f"cannot connect to {self.host}:{self.port}"
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was = self._connected.is_set()
         self._connected.clear()
-        if reason_code.is_failure and not self._stop.is_set():
+        if was and reason_code.is_failure and not self._stop.is_set():  # else the refusal's own reason stays
             self.problem = f"connection lost: {reason_code}"
 
     # ------------------------------------------------------------------ the sender
@@ -202,7 +204,14 @@ class MqttTransport:
 
     def close(self, deadline: float, reason: str) -> str:
         """Send what is queued until the deadline, then the retained offline state, and disconnect."""
-        while time.monotonic() < deadline and self._connected.is_set() and (len(self.queue) or self._inflight):
+        progress, acked = time.monotonic(), self.sent
+        while time.monotonic() < deadline and (len(self.queue) or self._inflight):
+            if not self._connected.is_set() and self.problem is not None:
+                break  # refused or lost: waiting for the backoff's next try would rarely pay
+            if self.sent != acked:
+                progress, acked = time.monotonic(), self.sent
+            elif self._connected.is_set() and time.monotonic() - progress > STALLED:
+                break  # connected, but the broker acknowledges nothing: it is stopped or stuck
             self._wake.set()
             time.sleep(0.02)
         self._stop.set()

@@ -45,7 +45,7 @@ def event_options(command):
                      "[default: the host name]"),
         click.option("--event-hold", default=HOLD, show_default=True, type=click.FloatRange(0, 600),
                      help="Seconds a new expression must hold before it is reported as a change."),
-        click.option("--event-interval", default=INTERVAL, show_default=True, type=click.FloatRange(0.1, 86400),
+        click.option("--event-interval", default=INTERVAL, show_default=True, type=click.FloatRange(0.01, 86400),
                      help="Seconds between summaries (faces, share of each expression, FPS)."),
     ]
     for option in reversed(options):
