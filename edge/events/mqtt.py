@@ -56,7 +56,7 @@ def parse_url(url: str) -> tuple[bool, str, int, str]:
     except ValueError:
         raise FerEdgeError(f"--mqtt {url}: the port is a number 1-65535") from None
     prefix = parts.path.strip("/") or DEFAULT_PREFIX
-    if any(c in prefix for c in "+#\0") or "//" in prefix or parts.query or parts.fragment:
+    if any(c in prefix for c in "+\0") or "#" in url or "//" in prefix or parts.query:
         raise FerEdgeError(f"--mqtt {url}: the prefix is topic levels without + or # (e.g. /site/kiosks)")
     return parts.scheme == "mqtts", parts.hostname, port, prefix
 

@@ -70,7 +70,9 @@ def check(opts: dict, given: dict) -> None:
     if opts.get("mqtt"):
         from fer_edge.edge.events.mqtt import import_paho, parse_url, read_credentials
 
-        parse_url(opts["mqtt"])
+        tls = parse_url(opts["mqtt"])[0]
+        if (opts.get("mqtt_ca") or opts.get("mqtt_cert") or opts.get("mqtt_key")) and not tls:
+            raise FerEdgeError("--mqtt-ca, --mqtt-cert and --mqtt-key need an mqtts:// address")
         import_paho()
         read_credentials(opts.get("mqtt_credentials"))
     if opts.get("webhook"):
