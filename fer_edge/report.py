@@ -42,8 +42,8 @@ table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; 
 
 
 @click.command()
-@click.argument("results", type=click.Path(dir_okay=True))
-@click.option("-o", "--output", "outputs", multiple=True, required=True, metavar="FILE",
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("-o", "--output", "outputs", multiple=True, metavar="FILE",
               help="Write the report here: a picture (.png, .svg, .pdf) or a self-contained web page (.html); "
                    "repeat for both.")
 @click.option("--tracks", default=6, show_default=True, type=click.IntRange(1, 50),
@@ -51,15 +51,19 @@ table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; 
 @click.option("--min-frames", default=1, show_default=True, type=click.IntRange(min=1),
               help="Leave out faces tracked for fewer frames (passers-by, false detections).")
 def report(results, outputs, tracks, min_frames) -> None:
-    """Timelines, time per expression and a summary table from `fer-edge run --jsonl/--csv` output.
+    """Timelines, time per expression and a summary table from `fer-edge run --jsonl/--csv` output;
+    or, from recorded events of one or several devices (`run --mqtt`, docs/events.md), a table per device.
 
     \b
     fer-edge run --source clip.mp4 --headless --csv faces.csv
     fer-edge report faces.csv -o report.png -o report.html
+    mosquitto_sub -h hub -t 'fer-edge/#' > events.jsonl   (while the devices run)
+    fer-edge report events.jsonl other-site.jsonl -o devices.html
 
     Needs pandas and matplotlib: pip install "fer-edge[analysis]".
     """
     from fer_edge.analysis import read_results, summary_table
+    from fer_edge.events_report import events_report
     from fer_edge.atomic import atomic_output, require_output_folder
     from fer_edge.result_plots import import_matplotlib, report_figure, save_figure
     from fer_edge.table import format_table
@@ -71,6 +75,15 @@ def report(results, outputs, tracks, min_frames) -> None:
         require_output_folder(out, "-o")
     if len({str(Path(o).resolve()) for o in outputs}) != len(outputs):
         raise FerEdgeError("-o: the same file named twice")
+    from fer_edge.events_data import is_events_file
+
+    if all(is_events_file(r) for r in results):
+        return events_report(results, outputs)
+    if len(results) > 1:
+        raise FerEdgeError("give one `fer-edge run` results file (several files are for recorded events)")
+    if not outputs:
+        raise FerEdgeError("give -o FILE: a picture (.png, .svg, .pdf) or a page (.html)")
+    (results,) = results
     import_matplotlib()
     df = read_results(results)
     if df.empty:

@@ -191,3 +191,46 @@ def test_username_and_password_from_the_environment_or_a_file(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert re.search(r"never connected: the broker refused the connection: Not authorized", proc.stderr), proc.stderr
         assert "wrong" not in proc.stderr
+
+
+def test_read_events_from_a_broker_and_a_report_of_two_devices(tmp_path, broker):
+    """Two devices publish to one broker; read_events subscribes to it, and `fer-edge report` takes the
+    recorded events (as `mosquitto_sub -v` writes them) of both."""
+    pytest.importorskip("pandas")
+    from click.testing import CliRunner
+
+    from fer_edge import read_events
+    from fer_edge.cli import cli
+
+    for device, clip in (("door", CLIP), ("hall", "video04_lowlight_night_smile.mp4")):
+        proc = fer_edge("--source", media(clip), "--mqtt", broker.url("shop"), "--device-id", device,
+                        "--event-hold", "0.3", "--max-frames", "72")
+        assert proc.returncode == 0, proc.stderr
+    # Retained: each device's last state and summary, at once.
+    live = read_events(broker.url("shop"), duration=5, max_events=4)
+    assert sorted(zip(live["device"], live["type"])) == [("door", "state"), ("door", "summary"), ("hall", "state"),
+                                                         ("hall", "summary")]
+    assert set(live.loc[live["type"] == "state", "state"]) == {"offline"}
+
+    # Recorded as mosquitto_sub -v would print them, while a device runs (one file per device here)
+    files = []
+    for device, clip in (("door", CLIP), ("hall", "video04_lowlight_night_smile.mp4")):
+        with Subscriber(broker.port, topics=(f"shop/{device}/#",)) as sub:
+            proc = fer_edge("--source", media(clip), "--mqtt", broker.url("shop"), "--device-id", device,
+                            "--event-hold", "0.3", "--max-frames", "72", "--no-ha-discovery")
+            sub.wait_for(lambda t, p, r: not r and state_is("offline")(t, p, r))
+        files.append(tmp_path / f"{device}.txt")
+        files[-1].write_text("".join(f"{t} {json.dumps(p)}\n" for t, p, r in sub.messages if not r))
+    df = read_events(files)
+    assert set(df["device"]) == {"door", "hall"} and "share_happy" in df.columns
+    door = df[df["device"] == "door"]
+    assert list(door["type"])[:2] == ["state", "face_appeared"] and list(door["type"])[-1] == "state"
+    assert list(door.loc[door["type"] == "expression_changed", "label"]) == ["happy"]
+
+    r = CliRunner().invoke(cli, ["report", *map(str, files), "-o", str(tmp_path / "devices.html")])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:3] == ["device", "from", "seconds"]
+    door_row = next(line.split() for line in lines if line.startswith("door"))
+    assert door_row[4:6] == ["1", "1"]  # one face appeared, one expression change
+    assert (tmp_path / "devices.html").read_text().count("<tr") == 3  # header and the two devices
