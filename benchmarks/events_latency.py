@@ -1,0 +1,127 @@
+"""What `fer-edge run --mqtt` costs and how quickly its events arrive, with a local Mosquitto.
+
+1. Latency: a run of a shared clip at its own frame rate (--realtime, as a camera delivers frames)
+   publishes a summary every --interval seconds besides its face events; a paho subscriber on the
+   same machine takes each message's arrival time minus its `time` field (the wall clock when the
+   frame loop finished the frame): frame done -> queued -> published -> broker -> subscriber.
+2. FPS cost: runs as fast as the pipeline goes, alternately without and with --mqtt (default event
+   settings), --pairs times; the median of each run's mean FPS (the run's own summary line).
+
+    .venv/bin/python benchmarks/events_latency.py [--clip PATH] [--pairs 5] [--interval 0.1]
+
+Prints one JSON object. Needs mosquitto (Debian: apt-get install mosquitto) and paho-mqtt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLIP = REPO.parent / "shared" / "media" / "video03_emotions_woman.mp4"
+FPS = re.compile(r"mean ([0-9.]+) FPS")
+
+
+def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    import getpass
+
+    conf = folder / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser {getpass.getuser()}\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.02)
+    raise SystemExit("mosquitto did not start")
+
+
+def fer_edge(*args) -> str:
+    proc = subprocess.run([sys.executable, "-m", "fer_edge", "run", "--headless", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return proc.stderr
+
+
+def latency(port: int, clip: Path, interval: float, max_frames: int | None) -> dict:
+    import paho.mqtt.client as mqtt
+
+    delays: dict[str, list[float]] = {"event": [], "summary": []}
+    ready = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+
+    def on_message(c, userdata, msg):
+        arrived = time.time()
+        kind = msg.topic.rsplit("/", 1)[-1]
+        if kind in delays and not msg.retain:
+            delays[kind].append(arrived - json.loads(msg.payload)["time"])
+
+    client.on_connect = lambda c, *a: c.subscribe("bench/+/#", qos=1)
+    client.on_subscribe = lambda *a: ready.set()
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    ready.wait(10)
+    args = ["--source", clip, "--realtime", "--mqtt", f"mqtt://127.0.0.1:{port}/bench", "--device-id", "bench",
+            "--event-interval", interval, "--no-ha-discovery"]
+    summary = fer_edge(*args, *(["--max-frames", max_frames] if max_frames else []))
+    time.sleep(0.5)
+    client.disconnect()
+    client.loop_stop()
+    every = sorted(delays["event"] + delays["summary"])
+    ms = lambda v: round(1000 * v, 2)  # noqa: E731
+    return {"messages": len(every), "face_events": len(delays["event"]), "median_ms": ms(statistics.median(every)),
+            "p99_ms": ms(every[min(len(every) - 1, int(0.99 * len(every)))]), "max_ms": ms(every[-1]),
+            "run": summary.strip().splitlines()[-1]}
+
+
+def fps_cost(port: int, clip: Path, pairs: int) -> dict:
+    without, with_mqtt = [], []
+    for _ in range(pairs):
+        without.append(float(FPS.search(fer_edge("--source", clip, "--jsonl", os.devnull)).group(1)))
+        with_mqtt.append(float(FPS.search(fer_edge("--source", clip, "--jsonl", os.devnull, "--mqtt",
+                                                   f"mqtt://127.0.0.1:{port}/bench", "--device-id", "cost"))
+                               .group(1)))
+    a, b = statistics.median(without), statistics.median(with_mqtt)
+    return {"fps_without": without, "fps_with_mqtt": with_mqtt, "median_without": a, "median_with_mqtt": b,
+            "cost_percent": round(100 * (a - b) / a, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", type=Path, default=CLIP)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--interval", type=float, default=0.1, help="summary interval of the latency run (s)")
+    parser.add_argument("--max-frames", type=int, default=None, help="frames of the latency run")
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        broker, port = start_broker(Path(tmp))
+        try:
+            result = {"clip": opts.clip.name, "cpus": os.cpu_count(), "load_before": os.getloadavg()[0],
+                      "latency": latency(port, opts.clip, opts.interval, opts.max_frames),
+                      "fps": fps_cost(port, opts.clip, opts.pairs)}
+        finally:
+            broker.terminate()
+            broker.wait(10)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
