@@ -4,10 +4,15 @@
    publishes a summary every --interval seconds besides its face events; a paho subscriber on the
    same machine takes each message's arrival time minus its `time` field (the wall clock when the
    frame loop finished the frame): frame done -> queued -> published -> broker -> subscriber.
-2. FPS cost: runs as fast as the pipeline goes, alternately without and with --mqtt (default event
-   settings), --pairs times; the median of each run's mean FPS (the run's own summary line).
+2. FPS cost, in one process: the pipeline over the clip's first --block frames, in --rounds
+   alternating blocks without and with the MQTT sink observing every frame (default event
+   settings, connected to the broker); the median FPS of each, and what one observe() call costs
+   the frame loop. On a shared machine this is the figure to trust.
+3. FPS cost, whole CLI: `fer-edge run` as fast as the pipeline goes, alternately without and with
+   --mqtt, --pairs times; the median of each run's mean FPS (its own summary line). Separate
+   processes: the machine's load drifts between them.
 
-    .venv/bin/python benchmarks/events_latency.py [--clip PATH] [--pairs 5] [--interval 0.1]
+    .venv/bin/python benchmarks/events_latency.py [--clip PATH] [--pairs 5] [--interval 0.1] [--rounds 10]
 
 Prints one JSON object. Needs mosquitto (Debian: apt-get install mosquitto) and paho-mqtt.
 """
@@ -104,19 +109,67 @@ def fps_cost(port: int, clip: Path, pairs: int) -> dict:
             "cost_percent": round(100 * (a - b) / a, 2)}
 
 
+def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dict:
+    """In one process, the pipeline over the same decoded frames in alternating blocks without and
+    with the --mqtt sink observing each frame (connected to the broker all along): the load of a
+    shared machine drifts between blocks far less than between processes."""
+    import cv2
+
+    from fer_edge.edge.events.options import make_sink
+    from fer_edge.edge.recognizer import Recognizer
+    from fer_edge.edge.sources import Frame
+
+    cap = cv2.VideoCapture(str(clip))
+    images = []
+    while len(images) < frames:
+        ok, image = cap.read()
+        if not ok:
+            break
+        images.append(image)
+    cap.release()
+    recognizer = Recognizer()
+    sink = make_sink({"mqtt": f"mqtt://127.0.0.1:{port}/bench", "device_id": "inproc", "ha_discovery": True,
+                      "event_hold": 1.0, "event_interval": 5.0}, recognizer.labels, clip.name)
+    fps = {"without": [], "with": []}
+    observe_us: list[float] = []
+    try:
+        for r in range(rounds):
+            for mode in (("without", "with") if r % 2 == 0 else ("with", "without")):
+                recognizer.reset()
+                t0 = time.perf_counter()
+                for i, image in enumerate(images):
+                    result = recognizer.process(image)
+                    if mode == "with":
+                        t1 = time.perf_counter()
+                        sink.observe(Frame(image, i, i / 24.0), None, result, None)
+                        observe_us.append(1e6 * (time.perf_counter() - t1))
+                fps[mode].append(len(images) / (time.perf_counter() - t0))
+    finally:
+        lines = sink.close()
+        recognizer.close()
+    a, b = statistics.median(fps["without"]), statistics.median(fps["with"])
+    observe_us.sort()
+    return {"frames": len(images), "rounds": rounds, "median_without": round(a, 1), "median_with_mqtt": round(b, 1),
+            "cost_percent": round(100 * (a - b) / a, 2), "observe_median_us": round(statistics.median(observe_us), 1),
+            "observe_p99_us": round(observe_us[int(0.99 * len(observe_us))], 1), "sink": lines}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=CLIP)
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--interval", type=float, default=0.1, help="summary interval of the latency run (s)")
     parser.add_argument("--max-frames", type=int, default=None, help="frames of the latency run")
+    parser.add_argument("--rounds", type=int, default=10, help="alternating blocks of the in-process FPS cost")
+    parser.add_argument("--block", type=int, default=200, help="frames per block of the in-process FPS cost")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
             result = {"clip": opts.clip.name, "cpus": os.cpu_count(), "load_before": os.getloadavg()[0],
                       "latency": latency(port, opts.clip, opts.interval, opts.max_frames),
-                      "fps": fps_cost(port, opts.clip, opts.pairs)}
+                      "fps_in_process": fps_cost_interleaved(port, opts.clip, opts.rounds, opts.block),
+                      "fps_cli": fps_cost(port, opts.clip, opts.pairs)}
         finally:
             broker.terminate()
             broker.wait(10)
