@@ -5,6 +5,7 @@ lines, and `--webhook` against a local HTTP receiver, one that answers and one t
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -187,7 +188,7 @@ class Receiver:
 def test_webhook_posts_every_event(tmp_path):
     receiver = Receiver()
     try:
-        env = {**__import__("os").environ, "FER_EDGE_WEBHOOK_TOKEN": "t0ken-abc"}
+        env = {**os.environ, "FER_EDGE_WEBHOOK_TOKEN": "t0ken-abc"}
         proc = fer_edge("--source", media(CLIP), "--jsonl", tmp_path / "f.jsonl", "--webhook", receiver.url,
                         "--device-id", "hook", "--event-hold", "0.3", env=env)
     finally:
@@ -214,7 +215,7 @@ def test_a_webhook_that_never_answers_never_stalls_the_run(tmp_path):
     finally:
         receiver.close()
     assert proc.returncode == 0, proc.stderr
-    assert len({json.loads(line)["frame"] for line in open(tmp_path / "f.jsonl")}) == 72
+    assert len({json.loads(line)["frame"] for line in (tmp_path / "f.jsonl").read_text().splitlines()}) == 72
     line = re.search(r"webhook \S+: 0 events sent, (\d+) dropped, (\d+) failed \(timed out\)", proc.stderr)
     assert line and int(line.group(1)) + int(line.group(2)) >= 5, proc.stderr
     assert took < 15  # the run, then the 2 s flush: the hanging request is left to its timeout

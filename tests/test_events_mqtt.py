@@ -37,7 +37,7 @@ def start_run(*args, env=None) -> subprocess.Popen:
 
 
 def jsonl_frames(path) -> int:
-    return len({json.loads(line)["frame"] for line in open(path)})
+    return len({json.loads(line)["frame"] for line in path.read_text().splitlines()})
 
 
 def state_is(state):
@@ -75,7 +75,7 @@ def test_a_run_publishes_schema_events_state_and_discovery(tmp_path, broker):
     assert len(appeared) == 1 and appeared[0]["label"] == "neutral" and appeared[0]["frame"] == 0
     # the smile, reported once it held 0.3 s of video time; the same label as the JSONL's frames
     assert [(e["previous"], e["label"]) for e in changed] == [("neutral", "happy")]
-    rows = {r["frame"]: r for r in map(json.loads, open(out))}
+    rows = {r["frame"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows[changed[0]["frame"]]["label"] == "happy" and changed[0]["held"] >= 0.3
     assert len(left) == 1 and left[0]["reason"] == "end of run" and left[0]["frames"] == 72
     summaries = [e for e in faces if e["type"] == "summary"]
