@@ -126,11 +126,11 @@ def test_reconnects_after_a_broker_restart_and_the_will_says_offline(tmp_path, b
 def test_a_broker_that_stops_reading_never_stalls_the_run(tmp_path, broker):
     """SIGSTOP: the broker keeps its connections but reads and acknowledges nothing. The frame loop
     keeps its pace, the JSONL is complete, the run ends within the flush time and counts the drops."""
-    clip, frames = media(LONG_CLIP), 300
+    clip, frames = media(LONG_CLIP), 200
     base = fer_edge("--source", clip, "--max-frames", frames, "--jsonl", tmp_path / "base.jsonl")
     assert base.returncode == 0, base.stderr
     args = ["--source", clip, "--max-frames", frames, "--jsonl", tmp_path / "f.jsonl", "--mqtt", broker.url(),
-            "--event-interval", "0.01"]  # a summary every 10 ms: some 100 messages to pile up
+            "--event-interval", "0.01"]  # a summary every 10 ms: some 50 messages to pile up
     with Subscriber(broker.port) as sub:
         run = start_run(*args)
         sub.wait_for(lambda t, p, r: t.endswith("/summary"))
@@ -202,25 +202,21 @@ def test_read_events_from_a_broker_and_a_report_of_two_devices(tmp_path, broker)
     from fer_edge import read_events
     from fer_edge.cli import cli
 
+    files = []
     for device, clip in (("door", CLIP), ("hall", "video04_lowlight_night_smile.mp4")):
-        proc = fer_edge("--source", media(clip), "--mqtt", broker.url("shop"), "--device-id", device,
-                        "--event-hold", "0.3", "--max-frames", "72")
-        assert proc.returncode == 0, proc.stderr
-    # Retained: each device's last state and summary, at once.
+        # recorded as `mosquitto_sub -v -t shop/DEVICE/#` would print them (one file per device here)
+        with Subscriber(broker.port, topics=(f"shop/{device}/#",)) as sub:
+            proc = fer_edge("--source", media(clip), "--mqtt", broker.url("shop"), "--device-id", device,
+                            "--event-hold", "0.3", "--max-frames", "72", "--no-ha-discovery")
+            assert proc.returncode == 0, proc.stderr
+            sub.wait_for(lambda t, p, r: not r and state_is("offline")(t, p, r))
+        files.append(tmp_path / f"{device}.txt")
+        files[-1].write_text("".join(f"{t} {json.dumps(p)}\n" for t, p, r in sub.messages if not r))
+    # From the broker: the retained last state and summary of each device, at once.
     live = read_events(broker.url("shop"), duration=5, max_events=4)
     assert sorted(zip(live["device"], live["type"])) == [("door", "state"), ("door", "summary"), ("hall", "state"),
                                                          ("hall", "summary")]
     assert set(live.loc[live["type"] == "state", "state"]) == {"offline"}
-
-    # Recorded as mosquitto_sub -v would print them, while a device runs (one file per device here)
-    files = []
-    for device, clip in (("door", CLIP), ("hall", "video04_lowlight_night_smile.mp4")):
-        with Subscriber(broker.port, topics=(f"shop/{device}/#",)) as sub:
-            proc = fer_edge("--source", media(clip), "--mqtt", broker.url("shop"), "--device-id", device,
-                            "--event-hold", "0.3", "--max-frames", "72", "--no-ha-discovery")
-            sub.wait_for(lambda t, p, r: not r and state_is("offline")(t, p, r))
-        files.append(tmp_path / f"{device}.txt")
-        files[-1].write_text("".join(f"{t} {json.dumps(p)}\n" for t, p, r in sub.messages if not r))
     df = read_events(files)
     assert set(df["device"]) == {"door", "hall"} and "share_happy" in df.columns
     door = df[df["device"] == "door"]
