@@ -139,15 +139,24 @@ def read_events(source: str | os.PathLike | Iterable[str | os.PathLike], *, dura
     return events_dataframe(events)
 
 
-def is_events_file(path: str | os.PathLike) -> bool:
-    """Whether the file's first JSON line is an event (has a schema field) rather than a `--jsonl` face."""
+def is_events_file(path: str | os.PathLike, lines: int = 1000) -> bool:
+    """Whether the file holds events (a line with a schema field, before any `--jsonl` face record;
+    Home Assistant's configs in a `mosquitto_sub -t '#'` recording are passed over)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            for line in fh:
+            for _, line in zip(range(lines), fh):
                 start = line.find("{")
-                if start >= 0:
-                    return '"schema"' in line[start:] and '"type"' in line[start:]
-                if line.strip():
+                if start < 0:
+                    if line.strip():
+                        return False  # a CSV header, or something else
+                    continue
+                try:
+                    obj = json.loads(line[start:])
+                except ValueError:
+                    return False
+                if isinstance(obj, dict) and "schema" in obj:
+                    return True
+                if isinstance(obj, dict) and "track" in obj:
                     return False
     except (OSError, UnicodeDecodeError):
         return False

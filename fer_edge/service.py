@@ -68,7 +68,7 @@ User={user}
 SupplementaryGroups=video
 EnvironmentFile={env_file}
 Environment=PYTHONUNBUFFERED=1
-ExecStart={exe} run $FER_EDGE_RUN_ARGS
+ExecStart={f'"{exe}"' if " " in exe else exe} run $FER_EDGE_RUN_ARGS
 WorkingDirectory={STATE_DIR}
 StateDirectory=fer-edge
 # SIGTERM ends a run as Ctrl-C does: outputs kept, the offline state sent

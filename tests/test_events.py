@@ -219,3 +219,22 @@ def test_a_webhook_that_never_answers_never_stalls_the_run(tmp_path):
     line = re.search(r"webhook \S+: 0 events sent, (\d+) dropped, (\d+) failed \(timed out\)", proc.stderr)
     assert line and int(line.group(1)) + int(line.group(2)) >= 5, proc.stderr
     assert took < 15  # the run, then the 2 s flush: the hanging request is left to its timeout
+
+
+def test_read_events_skips_discovery_configs_and_names_a_bad_line(tmp_path):
+    pytest.importorskip("pandas")
+    from fer_edge import FerEdgeError, read_events
+
+    tracker = EventTracker("cam", EMOTIONS, hold=0.2, interval=1e9)
+    events = [state_event("cam", "online", None, EMOTIONS, when=999.0)]
+    events += feed(tracker, [[face(1, "neutral")]] * 3 + [[face(1, "happy")]] * 5) + tracker.finish()
+    config = discovery_messages("homeassistant", "cam", "fer-edge/cam", EMOTIONS)[0]
+    lines = [f"{config[0]} {json.dumps(config[1])}"] + [f"fer-edge/cam/x {json.dumps(e)}" for e in events]
+    path = tmp_path / "rec.txt"
+    path.write_text("\n".join(lines) + "\n")
+    df = read_events(path)
+    assert list(df["type"]) == ["state", "face_appeared", "expression_changed", "summary", "face_left"]
+    assert df.loc[3, "share_happy"] == pytest.approx(5 / 8, abs=1e-4) and df.loc[2, "previous"] == "neutral"
+    path.write_text("\n".join(lines[:3] + ['{"schema": 1, "type": "face_left"}']) + "\n")
+    with pytest.raises(FerEdgeError, match=r"rec.txt:4: not a fer-edge event"):
+        read_events(path)
