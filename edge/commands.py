@@ -155,8 +155,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
         observers = [o.publish if o is view else o.observe for o in (view, sink) if o is not None]
         run_loop(frames, recognizer, outputs, window, max_frames, observers=observers, fps_in_video=fps_in_video)
     except BaseException as exc:
-        ended = str(exc) if isinstance(exc, KeyboardInterrupt) and str(exc) else type(exc).__name__
-        ended = {"KeyboardInterrupt": "interrupted", "SourceLost": "source lost"}.get(ended, ended)
+        ended = event_opts.ended_reason(exc)
         if outputs is not None:
             outputs.close(commit=False)  # no-op once the loop has closed them; else nothing is kept
         raise

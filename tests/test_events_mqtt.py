@@ -123,6 +123,22 @@ def test_reconnects_after_a_broker_restart_and_the_will_says_offline(tmp_path, b
     assert will[1]["reason"] == "connection lost"
 
 
+def test_sigterm_as_systemd_stops_a_service_sends_the_offline_state(tmp_path, broker):
+    with Subscriber(broker.port) as sub:
+        run = start_run("--source", media(CLIP), "--realtime", "--jsonl", tmp_path / "f.jsonl", "--mqtt",
+                        broker.url(), "--device-id", "svc")
+        sub.wait_for(lambda t, p, r: t == "test/svc/event")
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=30)
+        state = sub.wait_for(state_is("offline"))[1]
+    assert run.returncode == 128 + signal.SIGTERM, err
+    assert state["reason"] == "terminated (SIGTERM)" and "0 dropped" in err
+    left = [p for t, p, _ in sub.messages if t == "test/svc/event" and p["type"] == "face_left"]
+    assert len(left) == 1 and left[0]["reason"] == "terminated (SIGTERM)"
+    # the file kept what was seen (the signal may land between a frame's JSONL line and its observers)
+    assert jsonl_frames(tmp_path / "f.jsonl") - left[0]["frames"] in (0, 1)
+
+
 def test_a_broker_that_stops_reading_never_stalls_the_run(tmp_path, broker):
     """SIGSTOP: the broker keeps its connections but reads and acknowledges nothing. The frame loop
     keeps its pace, the JSONL is complete, the run ends within the flush time and counts the drops."""

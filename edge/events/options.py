@@ -105,3 +105,17 @@ def make_sink(opts: dict, labels, source: str | None):
                                            timeout=opts.get("webhook_timeout") or 2.0))
     return EventSink(device, labels, transports, hold=opts.get("event_hold", HOLD),
                      interval=opts.get("event_interval", INTERVAL)).start()
+
+
+def ended_reason(exc: BaseException) -> str:
+    """How a run ended, for the offline state and the last face_left events."""
+    from fer_edge.edge.sources import SourceLost
+    from fer_edge.errors import Terminated
+
+    if isinstance(exc, Terminated):
+        return f"terminated ({exc})"  # SIGTERM: systemd stopping the service
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, SourceLost):
+        return "source lost"
+    return "failed"
