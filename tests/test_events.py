@@ -238,3 +238,15 @@ def test_read_events_skips_discovery_configs_and_names_a_bad_line(tmp_path):
     path.write_text("\n".join(lines[:3] + ['{"schema": 1, "type": "face_left"}']) + "\n")
     with pytest.raises(FerEdgeError, match=r"rec.txt:4: not a fer-edge event"):
         read_events(path)
+
+
+def test_the_queue_drops_the_oldest_and_counts():
+    from fer_edge.edge.events.queue import EventQueue
+
+    q = EventQueue(limit=3)
+    for i in range(5):
+        q.put({"seq": i})
+    q.put_front({"seq": -1})  # full: a returned event is the one dropped
+    assert [q.get(0)["seq"] for _ in range(3)] == [2, 3, 4] and q.get(0) is None and q.dropped == 3
+    q.put({"seq": 5})
+    assert q.abandon() == 1 and q.dropped == 4
