@@ -6,8 +6,8 @@
    frame loop finished the frame): frame done -> queued -> published -> broker -> subscriber.
 2. FPS cost, in one process: the pipeline over the clip's first --block frames, in --rounds
    alternating blocks without and with the MQTT sink observing every frame (default event
-   settings, connected to the broker); the median FPS of each, and what one observe() call costs
-   the frame loop. On a shared machine this is the figure to trust.
+   settings, connected to the broker); the median FPS and CPU ms a frame (all threads) of each, and
+   what one observe() call costs the frame loop. On a shared machine these are the figures to trust.
 3. FPS cost, whole CLI: `fer-edge run` as fast as the pipeline goes, alternately without and with
    --mqtt, --pairs times; the median of each run's mean FPS (its own summary line). Separate
    processes: the machine's load drifts between them.
@@ -131,11 +131,13 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
     sink = make_sink({"mqtt": f"mqtt://127.0.0.1:{port}/bench", "device_id": "inproc", "ha_discovery": True,
                       "event_hold": 1.0, "event_interval": 5.0}, recognizer.labels, clip.name)
     fps = {"without": [], "with": []}
+    cpu = {"without": [], "with": []}  # CPU ms a frame: far less sensitive to the machine's load than FPS
     observe_us: list[float] = []
     try:
         for r in range(rounds):
             for mode in (("without", "with") if r % 2 == 0 else ("with", "without")):
                 recognizer.reset()
+                c0 = time.process_time()  # every thread of the process: the sink's and paho's included
                 t0 = time.perf_counter()
                 for i, image in enumerate(images):
                     result = recognizer.process(image)
@@ -144,13 +146,18 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
                         sink.observe(Frame(image, i, i / 24.0), None, result, None)
                         observe_us.append(1e6 * (time.perf_counter() - t1))
                 fps[mode].append(len(images) / (time.perf_counter() - t0))
+                cpu[mode].append(1000 * (time.process_time() - c0) / len(images))
     finally:
         lines = sink.close()
         recognizer.close()
     a, b = statistics.median(fps["without"]), statistics.median(fps["with"])
     observe_us.sort()
     return {"frames": len(images), "rounds": rounds, "median_without": round(a, 1), "median_with_mqtt": round(b, 1),
-            "cost_percent": round(100 * (a - b) / a, 2), "observe_median_us": round(statistics.median(observe_us), 1),
+            "cost_percent": round(100 * (a - b) / a, 2),
+            "cpu_ms_without": round(statistics.median(cpu["without"]), 3),
+            "cpu_ms_with_mqtt": round(statistics.median(cpu["with"]), 3),
+            "cpu_cost_percent": round(100 * (statistics.median(cpu["with"]) / statistics.median(cpu["without"]) - 1), 2),
+            "observe_median_us": round(statistics.median(observe_us), 1),
             "observe_p99_us": round(observe_us[int(0.99 * len(observe_us))], 1), "sink": lines}
 
 
