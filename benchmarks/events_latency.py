@@ -130,6 +130,14 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
     recognizer = Recognizer()
     sink = make_sink({"mqtt": f"mqtt://127.0.0.1:{port}/bench", "device_id": "inproc", "ha_discovery": True,
                       "event_hold": 1.0, "event_interval": 5.0}, recognizer.labels, clip.name)
+    import psutil
+
+    def sink_threads_cpu() -> float:
+        """CPU seconds of the threads the sink added (its event thread, the sender, paho's loop)."""
+        ids = {t.native_id for t in threading.enumerate() if t.name.startswith(("fer-edge-", "paho-mqtt"))}
+        return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id in ids)
+
+    threads_cpu0 = sink_threads_cpu()
     fps = {"without": [], "with": []}
     cpu = {"without": [], "with": []}  # CPU ms a frame: far less sensitive to the machine's load than FPS
     observe_us: list[float] = []
@@ -147,6 +155,7 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
                         observe_us.append(1e6 * (time.perf_counter() - t1))
                 fps[mode].append(len(images) / (time.perf_counter() - t0))
                 cpu[mode].append(1000 * (time.process_time() - c0) / len(images))
+        threads_cpu = sink_threads_cpu() - threads_cpu0
     finally:
         lines = sink.close()
         recognizer.close()
@@ -157,6 +166,7 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
             "cpu_ms_without": round(statistics.median(cpu["without"]), 3),
             "cpu_ms_with_mqtt": round(statistics.median(cpu["with"]), 3),
             "cpu_cost_percent": round(100 * (statistics.median(cpu["with"]) / statistics.median(cpu["without"]) - 1), 2),
+            "sink_threads_us_per_frame": round(1e6 * threads_cpu / (rounds * len(images)), 1),
             "observe_median_us": round(statistics.median(observe_us), 1),
             "observe_p99_us": round(observe_us[int(0.99 * len(observe_us))], 1), "sink": lines}
 
