@@ -7,7 +7,7 @@
 2. FPS cost, in one process: the pipeline over the clip's first --block frames, in --rounds
    alternating blocks without and with the MQTT sink observing every frame (default event
    settings, connected to the broker); the median FPS and CPU ms a frame (all threads) of each, and
-   what one observe() call costs the frame loop. On a shared machine these are the figures to trust.
+   what one publish() call costs the frame loop. On a shared machine these are the figures to trust.
 3. FPS cost, whole CLI: `fer-edge run` as fast as the pipeline goes, alternately without and with
    --mqtt, --pairs times; the median of each run's mean FPS (its own summary line). Separate
    processes: the machine's load drifts between them.
@@ -151,7 +151,7 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
                     result = recognizer.process(image)
                     if mode == "with":
                         t1 = time.perf_counter()
-                        sink.observe(Frame(image, i, i / 24.0), None, result, None)
+                        sink.publish(Frame(image, i, i / 24.0), None, result, None)
                         observe_us.append(1e6 * (time.perf_counter() - t1))
                 fps[mode].append(len(images) / (time.perf_counter() - t0))
                 cpu[mode].append(1000 * (time.process_time() - c0) / len(images))

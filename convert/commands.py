@@ -45,7 +45,7 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
     from fer_edge.keras_files import require_host_side
 
     require_host_side("converting")
-    from fer_edge.convert.pipeline import run_convert
+    from fer_edge.convert.staged import run_convert
     from fer_edge.convert.report import format_report
 
     report = run_convert(model, chosen[0] if chosen else "float32", data=data, samples=samples, seed=seed,

@@ -19,7 +19,7 @@ class Track:
     id: int
     box: Box
     probs: np.ndarray  # smoothed class probabilities
-    score: float  # detector score of the latest detection
+    detection: float  # the face detector's score of the latest box (not the expression's)
     age: int = 1  # frames this track has been seen in
     missed: int = 0  # frames since it was last seen
 
@@ -89,7 +89,7 @@ class FaceTracker:
                 continue
             track.probs = self.smooth * track.probs + (1.0 - self.smooth) * probs[d]
             track.box = tuple(map(float, boxes[d]))
-            track.score = float(scores[d])
+            track.detection = float(scores[d])
             track.age += 1
             track.missed = 0
         self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]

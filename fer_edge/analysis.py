@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fer_edge.edge.results import PLACE_COLUMNS, VERDICT_COLUMNS, Face, FrameResult, flat_row
+from fer_edge.edge.results import columns as result_columns
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 
@@ -23,9 +25,6 @@ if TYPE_CHECKING:
     import pandas
 
 ANALYSIS_HINT = 'pip install "fer-edge[analysis]"'
-# Where each face is; then its expression. The per-label score columns follow, one per label.
-PLACE_COLUMNS = ("frame", "time", "image", "track", "x", "y", "w", "h")
-VERDICT_COLUMNS = ("label", "score", "detection")
 
 
 def import_pandas():
@@ -36,26 +35,11 @@ def import_pandas():
     return pandas
 
 
-def _row(record: dict, labels: list[str]) -> dict:
-    """A `--jsonl` record (or FrameFaces.to_records item) as a flat row of the CSV's columns."""
-    x, y, w, h = record["box"]
-    row = {"frame": record.get("frame"), "time": record.get("time"), "image": record.get("image"),
-           "track": record["track"], "x": x, "y": y, "w": w, "h": h, "label": record["label"],
-           "score": record["score"], "detection": record["detection"]}
-    scores = record.get("scores") or {}
-    for name in labels:
-        row[name] = scores.get(name)
-    return row
-
-
 def _frame_records(items: Iterable) -> tuple[list[dict], list[str]]:
     """Records and the label order from FrameFaces, Faces or record dicts."""
-    from fer_edge.edge.pipeline import Face
-    from fer_edge.edge.stream import FrameFaces
-
     records, labels = [], None
     for item in items:
-        if isinstance(item, FrameFaces):
+        if isinstance(item, FrameResult):
             records.extend(item.to_records())
             faces = item.faces
         elif isinstance(item, Face):
@@ -75,7 +59,7 @@ def _frame_records(items: Iterable) -> tuple[list[dict], list[str]]:
 def frame_dataframe(rows: list[dict], labels: list[str]) -> "pandas.DataFrame":
     """The rows in the CSV's column order; `image` only where some row names one, `time` as floats."""
     pd = import_pandas()
-    columns = [*PLACE_COLUMNS, *VERDICT_COLUMNS, *labels]
+    columns = result_columns(labels)
     df = pd.DataFrame(rows, columns=columns)
     if df["image"].isna().all():
         df = df.drop(columns="image")
@@ -91,7 +75,7 @@ def to_dataframe(items: Iterable) -> "pandas.DataFrame":
     """One row per face: from `stream()`'s FrameFaces (with frame and time), `recognize()`'s Faces,
     or `--jsonl` records. Columns as `fer-edge run --csv` writes them."""
     records, labels = _frame_records(items)
-    return frame_dataframe([_row(r, labels) for r in records], labels)
+    return frame_dataframe([flat_row(r, labels) for r in records], labels)
 
 
 def analyze(video: str | os.PathLike, *, progress: bool | None = None, max_frames: int | None = None,
@@ -124,7 +108,7 @@ def analyze(video: str | os.PathLike, *, progress: bool | None = None, max_frame
     finally:
         bar.close()
     labels = labels or list(EMOTIONS)
-    return frame_dataframe([_row(r, labels) for r in rows], labels)
+    return frame_dataframe([flat_row(r, labels) for r in rows], labels)
 
 
 def _float_or_none(text: str) -> float | None:
@@ -141,7 +125,7 @@ def read_results(path: str | os.PathLike) -> "pandas.DataFrame":
             if head == "{":
                 records = [json.loads(line) for line in fh if line.strip()]
                 labels = list(records[0]["scores"]) if records else list(EMOTIONS)
-                return frame_dataframe([_row(r, labels) for r in records], labels)
+                return frame_dataframe([flat_row(r, labels) for r in records], labels)
             reader = csv.DictReader(fh)
             fields = reader.fieldnames or []
             labels = [f for f in fields if f not in PLACE_COLUMNS and f not in VERDICT_COLUMNS]
@@ -177,21 +161,6 @@ def timeline_axis(df: "pandas.DataFrame") -> tuple[str, str]:
     if "time" in df and df["time"].notna().all() and len(df):
         return "time", "seconds"
     return "frame", "frame"
-
-
-def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None, *, tracks: int = 6,
-                  min_frames: int = 1):
-    """Each track's expression scores over time, one panel per track (the `tracks` longest with at
-    least `min_frames` frames), in the overlay's colours. Saved to `path` (.png, .svg, .pdf) when
-    given; returns the matplotlib Figure."""
-    from fer_edge.result_plots import timeline_figure
-
-    fig = timeline_figure(df, tracks=tracks, min_frames=min_frames)
-    if path is not None:
-        from fer_edge.result_plots import save_figure
-
-        save_figure(fig, path)
-    return fig
 
 
 def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":

@@ -34,7 +34,7 @@ def shares_figure(table, labels: list[str]):
 
 def events_report(sources: tuple[str, ...], outputs: tuple[str, ...]) -> None:
     from fer_edge.events_data import SHARE, device_table, read_events
-    from fer_edge.report import FIGURE_SUFFIXES, html_page
+    from fer_edge.result_plots import FIGURE_SUFFIXES, html_page
     from fer_edge.table import format_table
 
     df = read_events(list(sources))

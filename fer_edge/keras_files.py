@@ -8,7 +8,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from fer_edge.edge.console import quiet_native_stderr
+from fer_edge.console import quiet_native_stderr
 from fer_edge.errors import FerEdgeError
 
 KERAS_SUFFIXES = (".keras", ".h5")

@@ -4,41 +4,13 @@ each tracked face's expressions over time, its share of time in each expression,
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 from pathlib import Path
 
 import click
 
 from fer_edge.errors import FerEdgeError
-
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
-PAGE_SUFFIXES = (".html", ".htm")
-
-
-def html_page(source: str, table, png: bytes) -> str:
-    """A self-contained page (no external files or scripts): the figure inlined, then the table."""
-    rows = table.to_html(index=False, border=0, classes="summary", float_format=lambda v: f"{v:.3g}")
-    title = html.escape(f"fer-edge report: {Path(source).name}")
-    image = base64.b64encode(png).decode("ascii")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
-img {{ max-width: 100%; }}
-table.summary {{ border-collapse: collapse; font-size: 0.9em; }}
-table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; border-bottom: 1px solid #ddd; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<p>Per tracked face: expression scores over time and the share of frames with each label
-(`most`: the label it shows most, `most_share` of its frames).</p>
-<img alt="expression timelines and shares" src="data:image/png;base64,{image}">
-<h2>Summary per face</h2>
-{rows}
-</body></html>
-"""
+from fer_edge.result_plots import FIGURE_SUFFIXES, PAGE_SUFFIXES, html_page
 
 
 @click.command()

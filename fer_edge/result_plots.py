@@ -7,10 +7,13 @@ pyplot state (a notebook's) is left alone.
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fer_edge import labels
 from fer_edge.errors import FerEdgeError
 
 if TYPE_CHECKING:
@@ -18,7 +21,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
-DEFAULT_COLOUR = "#50dc50"
 
 
 def import_matplotlib():
@@ -32,11 +34,9 @@ def import_matplotlib():
 
 
 def label_colour(label: str) -> str:
-    """The overlay's colour of a label (edge/draw.py's BGR), as matplotlib's RGB hex."""
-    from fer_edge.edge.draw import COLOURS
-
-    bgr = COLOURS.get(label)
-    return DEFAULT_COLOUR if bgr is None else "#%02x%02x%02x" % (bgr[2], bgr[1], bgr[0])
+    """The overlay's colour of a label (fer_edge.labels' BGR), as matplotlib's RGB hex."""
+    b, g, r = labels.label_colour(label)
+    return "#%02x%02x%02x" % (r, g, b)
 
 
 def longest_tracks(df: "pandas.DataFrame", tracks: int, min_frames: int) -> list[int]:
@@ -114,3 +114,42 @@ def save_figure(fig: "Figure", path: str | os.PathLike) -> Path:
     with atomic_output(out, suffix=out.suffix) as tmp:
         fig.savefig(tmp, dpi=110)
     return out
+
+
+def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None, *, tracks: int = 6,
+                  min_frames: int = 1):
+    """Each track's expression scores over time, one panel per track (the `tracks` longest with at
+    least `min_frames` frames), in the overlay's colours. Saved to `path` (.png, .svg, .pdf) when
+    given; returns the matplotlib Figure."""
+    fig = timeline_figure(df, tracks=tracks, min_frames=min_frames)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def html_page(source: str, table, png: bytes) -> str:
+    """A self-contained page (no external files or scripts): the figure inlined, then the table."""
+    rows = table.to_html(index=False, border=0, classes="summary", float_format=lambda v: f"{v:.3g}")
+    title = html.escape(f"fer-edge report: {Path(source).name}")
+    image = base64.b64encode(png).decode("ascii")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
+img {{ max-width: 100%; }}
+table.summary {{ border-collapse: collapse; font-size: 0.9em; }}
+table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; border-bottom: 1px solid #ddd; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p>Per tracked face: expression scores over time and the share of frames with each label
+(`most`: the label it shows most, `most_share` of its frames).</p>
+<img alt="expression timelines and shares" src="data:image/png;base64,{image}">
+<h2>Summary per face</h2>
+{rows}
+</body></html>
+"""

@@ -255,7 +255,7 @@ def test_a_fifo_nobody_writes_to_yields_to_a_signal(edge_model, tmp_path):
 
 def test_opening_a_silent_stream_or_an_unwritten_fifo_times_out(silent_server, tmp_path):
     """The opener gives up by itself (10 s for `run`; 1 s here) and leaves no thread behind."""
-    from fer_edge.edge.capture_open import OpenTimeout, open_capture
+    from fer_edge.edge.sources.capture_open import OpenTimeout, open_capture
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from edge_fixtures import REPO, edge_model, edge_models, fake_webcam, media  # noqa: F401 (fixtures)
 
 from fer_edge.cli import cli
-from fer_edge.edge.bench_source import LoopedSource, letterbox, parse_size
-from fer_edge.edge.bench_stats import latency_ms
-from fer_edge.edge.pipeline import STAGES
+from fer_edge.edge.bench.looped import LoopedSource, parse_size
+from fer_edge.edge.sources import letterbox
+from fer_edge.edge.bench.stats import latency_ms
+from fer_edge.edge.results import STAGES
 from fer_edge.edge.sources import PrefetchReader, open_source
 from fer_edge.errors import FerEdgeError
 
@@ -93,7 +94,7 @@ def test_startup_is_a_fresh_run_process(video_report):
 def test_startup_runs_the_installed_fer_edge_even_beside_a_folder_named_fer_edge(tmp_path, monkeypatch, edge_model):
     """From a source checkout (or any folder holding a fer_edge/), `python -m fer_edge` would import
     that folder instead of the installed package; the start-up run must not."""
-    from fer_edge.edge.bench_startup import measure_startup
+    from fer_edge.edge.bench.startup import measure_startup
 
     (tmp_path / "fer_edge").mkdir()
     (tmp_path / "fer_edge" / "__init__.py").write_text("raise ImportError('the decoy package was imported')\n")
@@ -275,7 +276,7 @@ def test_prefetch_reader_hands_source_errors_to_the_consumer():
 
 @pytest.mark.skipif(not os.path.exists("/proc/cpuinfo"), reason="Linux only")
 def test_machine_names_the_cpu():
-    from fer_edge.edge.bench_stats import machine
+    from fer_edge.machine import machine
 
     m = machine()
     assert m["cpu"] and m["cores"] >= 1
@@ -326,7 +327,7 @@ def test_compare_script_runs_both_sides(tmp_path, edge_model):
 
 
 def test_startup_run_asks_a_camera_for_the_bench_size():
-    from fer_edge.edge.bench_startup import startup_command
+    from fer_edge.edge.bench.startup import startup_command
 
     cmd = startup_command("0", None, [], 2, 0.5, (640, 480))
     assert cmd[cmd.index("--camera") + 1] == "0" and cmd[cmd.index("--resolution") + 1] == "640x480"

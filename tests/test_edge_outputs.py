@@ -11,8 +11,10 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_edge.edge.outputs import Outputs, VideoOutput, letterbox
-from fer_edge.edge.pipeline import Face, FrameResult
+from fer_edge.edge.outputs.files import Outputs
+from fer_edge.edge.outputs.video import VideoOutput
+from fer_edge.edge.sources import letterbox
+from fer_edge.edge.results import Face, FrameResult
 from fer_edge.edge.sources import Frame
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS

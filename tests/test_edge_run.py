@@ -326,7 +326,7 @@ def test_window_on_a_virtual_display(tmp_path, edge_model, virtual_display):
 
 
 def test_window_shows_frames_fits_big_ones_on_screen_and_quits_on_q(monkeypatch, virtual_display):
-    from fer_edge.edge.display import Window
+    from fer_edge.edge.outputs.window import Window
 
     monkeypatch.setenv("DISPLAY", virtual_display)
     window = Window()
@@ -418,7 +418,7 @@ def test_an_undecodable_video_is_one_line_on_the_real_stderr(tmp_path, edge_mode
 
 
 def test_a_wayland_session_without_x11_is_no_display_for_tk_windows(monkeypatch):
-    from fer_edge.edge import display
+    from fer_edge.edge.outputs import window as display
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
@@ -426,7 +426,7 @@ def test_a_wayland_session_without_x11_is_no_display_for_tk_windows(monkeypatch)
 
 
 def test_no_tk_is_no_display_and_names_the_apt_package(monkeypatch):
-    from fer_edge.edge import display
+    from fer_edge.edge.outputs import window as display
 
     monkeypatch.setenv("DISPLAY", ":0")
     monkeypatch.setattr(display, "_x_server_reachable", lambda name: True)

@@ -24,8 +24,12 @@ from edge_fixtures import REAL_VIDEO_CAPTURE, REPO, edge_model, edge_models, med
 from webdriver import find_browser, headless_chromium
 
 from fer_edge.cli import cli
-from fer_edge.edge import serve
-from fer_edge.edge.pipeline import Face, FrameResult
+from types import SimpleNamespace
+
+from fer_edge.edge.serve import access, server
+
+serve = SimpleNamespace(BOUNDARY=server.BOUNDARY, shown_name=access.shown_name, _Handler=server._Handler)  # the names, by room
+from fer_edge.edge.results import Face, FrameResult
 from fer_edge.edge.serve import LiveView, parse_address
 from fer_edge.edge.sources import Frame
 from fer_edge.errors import FerEdgeError
@@ -203,7 +207,7 @@ def test_loopback_view_serves_the_page_and_only_reads(view):
         for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
             status, headers, _ = request(view, "/state.json", method=method)
             assert status == 405 and headers["Allow"] == "GET, HEAD", method
-        assert request(view, "/../edge/serve.py")[0] == 404
+        assert request(view, "/../edge/serve/")[0] == 404
         assert request(view, "/etc/passwd")[0] == 404
         # A web page whose DNS name was rebound to 127.0.0.1 sends its own name as the Host.
         assert request(view, "/state.json", headers={"Host": "attacker.example:8080"})[0] == 403

@@ -22,7 +22,7 @@ from fer_edge.cli import cli
 from fer_edge.edge.events.homeassistant import discovery_messages
 from fer_edge.edge.events.schema import check_event, state_event
 from fer_edge.edge.events.tracker import EventTracker, Snapshot
-from fer_edge.edge.pipeline import Face
+from fer_edge.edge.results import Face
 from fer_edge.labels import EMOTIONS
 
 CLIP = "video01_single_face_neutral_to_smile.mp4"

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from edge_fixtures import REPO, edge_models  # noqa: F401 (fixtures)
 
 from fer_edge.cli import cli
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.classifier import FaceClassifier
 from fer_edge.edge.ensemble import EnsembleClassifier, load_classifier
-from fer_edge.edge.flip import FlipClassifier, mirror
+from fer_edge.tta import FlipClassifier, mirror
 from fer_edge.errors import FerEdgeError
 from fer_edge.model_choices import ModelChoice, resolve_models, shipped_choices
 from fer_edge.paths import default_model, models_dir
@@ -113,7 +113,7 @@ def test_flip_around_an_ensemble(edge_models):
 
 def test_run_s_flip_is_evaluate_s_flip(edge_models):
     """evaluate --tta flip and the runtime's FlipClassifier give the same probabilities."""
-    from fer_edge.evaluation import predict_file
+    from fer_edge.train.evaluation import predict_file
 
     faces = grey_faces(8, seed=3)[..., 0]
     evaluated, _ = predict_file(str(edge_models["grey"]), faces, tta_flip=True, threads=1)
@@ -182,7 +182,7 @@ def test_evaluate_a_choice_by_name(fer_csv):
 @pytest.mark.parametrize("name", ["fast", "accurate", "best"])
 def test_shipped_figures_reproduce_on_fer2013(real_fer2013, name):
     """models/choices.json's PublicTest accuracy is what `evaluate --model NAME` measures."""
-    from fer_edge.evaluation import evaluate_models
+    from fer_edge.train.evaluation import evaluate_models
 
     choice = resolve_models(name)
     report = evaluate_models([str(p) for p in choice.paths], str(real_fer2013), "PublicTest",

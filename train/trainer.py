@@ -16,7 +16,7 @@ import numpy as np
 
 from fer_edge.atomic import write_json
 from fer_edge.data.cache import load
-from fer_edge.edge.console import info, warn
+from fer_edge.console import info, warn
 from fer_edge.errors import FerEdgeError
 from fer_edge.keras_files import load_keras_file
 from fer_edge.metrics import classification_report

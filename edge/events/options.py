@@ -86,7 +86,7 @@ def make_sink(opts: dict, labels, source: str | None):
     if not (opts.get("mqtt") or opts.get("webhook")):
         return None
     from fer_edge.edge.events.sink import EventSink
-    from fer_edge.edge.serve import shown_name
+    from fer_edge.edge.serve.access import shown_name
 
     source = shown_name(source) if source else None  # a stream's user, password and query stay on the device
     device = opts.get("device_id") or default_device_id()

@@ -1,4 +1,4 @@
-"""The frame loop's observer for events (edge/runner.py `observers`): on the loop's thread it only
+"""A live output for events (edge/outputs/files.py Outputs.add_live): on the loop's thread it only
 appends a snapshot of the frame (references, no copies) to a bounded queue; a thread of its own turns
 snapshots into events (tracker.py) and hands them to the transports (MQTT, webhook), each of which
 sends from its own thread again. Whatever a broker or a receiver does, the loop never waits."""
@@ -52,9 +52,9 @@ class EventSink:
         self._thread.start()
         return self
 
-    def observe(self, frame, annotated, result, fps) -> None:
-        """The runner's observer (on the frame loop's thread): queue the frame's faces, never wait."""
-        snap = Snapshot(time.time(), time.monotonic(), frame.index, frame.timestamp, result.faces)
+    def publish(self, frame, annotated, result, fps) -> None:
+        """On the frame loop's thread (a live output of Outputs): queue the frame's faces, never wait."""
+        snap = Snapshot(time.time(), time.monotonic(), frame.index, frame.time, result.faces)
         with self._cond:
             if len(self._frames) >= FRAME_QUEUE:
                 self._frames.popleft()

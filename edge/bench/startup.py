@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from fer_edge.edge.bench_stats import vm_hwm_mb
+from fer_edge.edge.bench.stats import vm_hwm_mb
 from fer_edge.errors import FerEdgeError
 
 # `fer-edge` in a fresh interpreter. Not `python -m fer_edge`: that puts the working folder first on

@@ -13,8 +13,8 @@ import numpy as np
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import ModelInfo
+from fer_edge.defaults import TTA_CHOICES
 
-TTA_CHOICES = ("none", "flip")
 
 
 def mirror(faces: np.ndarray) -> np.ndarray:

@@ -12,18 +12,19 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 from fer_edge.metrics import classification_report
 from fer_edge.table import format_table
+from fer_edge import defaults
 
 
-def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads: int = 2) -> tuple[np.ndarray, float]:
+def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads: int = defaults.THREADS) -> tuple[np.ndarray, float]:
     """Probabilities from one model file, in FER2013's label order, and the seconds spent predicting
     (loading excluded); .tflite runs on LiteRT without TensorFlow."""
     p = Path(path)
     if not p.is_file():
         raise FerEdgeError(f"{p}: no such model file")
     if p.suffix == ".tflite":
-        from fer_edge.edge.classifier import FaceClassifier
-        from fer_edge.edge.console import quiet_native_stderr
-        from fer_edge.edge.flip import flip_averaged
+        from fer_edge.classifier import FaceClassifier
+        from fer_edge.console import quiet_native_stderr
+        from fer_edge.tta import flip_averaged
 
         with quiet_native_stderr():  # LiteRT's delegate INFO line
             clf = FaceClassifier(p, threads=threads)
@@ -50,7 +51,7 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
     raise FerEdgeError(f"{p}: expected a .keras or .tflite model")
 
 
-def evaluate_models(models: list[str], data: str, split: str, tta_flip: bool = False, threads: int = 2) -> dict:
+def evaluate_models(models: list[str], data: str, split: str, tta_flip: bool = False, threads: int = defaults.THREADS) -> dict:
     part = load(data).split(split)
     predicted = [predict_file(m, part.images, tta_flip, threads) for m in models]
     probs = np.mean([p for p, _ in predicted], axis=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fer_edge.edge.pipeline import STAGES
+from fer_edge.edge.results import STAGES
 from fer_edge.table import format_table
 
 

@@ -10,29 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-import cv2
-import numpy as np
 
-from fer_edge.edge.sources import Frame, Source, parse_wxh
-
-
-def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The image scaled to fit (width, height) with its aspect kept, centred on black bars.
-
-    A 640x360 video frame becomes 640x480 without rescaling the face, so the detector sees the
-    same face as in the original frame, just in a camera-sized picture.
-    """
-    width, height = size
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    scale = min(width / w, height / h)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    if (new_w, new_h) != (w, h):
-        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    top, left = (height - new_h) // 2, (width - new_w) // 2
-    return cv2.copyMakeBorder(image, top, height - new_h - top, left, width - new_w - left,
-                              cv2.BORDER_CONSTANT, value=(0, 0, 0))
+from fer_edge.edge.sources import Frame, Source, letterbox, parse_wxh
 
 
 class LoopedSource(Source):
@@ -62,7 +41,7 @@ class LoopedSource(Source):
                 elif decoded != self.decoded_size:
                     self.sizes_vary = True
                 image = letterbox(frame.image, self.size) if self.size else frame.image
-                yield Frame(image, delivered, frame.timestamp, frame.name)
+                yield Frame(image, delivered, frame.time, frame.name)
                 delivered, got = delivered + 1, got + 1
             if self.live or got == 0:  # a live source that ended, or a file that yields nothing
                 return

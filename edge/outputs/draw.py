@@ -6,12 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# BGR colours per FER2013 label; other label sets fall back to one colour.
-COLOURS = {
-    "angry": (40, 40, 230), "disgust": (40, 140, 40), "fear": (160, 60, 160), "happy": (40, 200, 250),
-    "sad": (200, 120, 40), "surprise": (230, 200, 40), "neutral": (200, 200, 200),
-}
-DEFAULT_COLOUR = (80, 220, 80)
+from fer_edge.labels import label_colour
+
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -25,14 +21,14 @@ def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour
 
 
 def annotate(frame: np.ndarray, faces, fps: float | None = None) -> np.ndarray:
-    """A copy of `frame` with every face (edge.pipeline.Face) and the FPS drawn on it."""
+    """A copy of `frame` with every face (edge.results.Face) and the FPS drawn on it."""
     out = frame.copy()
     h, w = out.shape[:2]
     scale = max(0.4, min(h, w) / 900.0)
     thick = max(1, int(round(scale * 2)))
     for face in faces:
         x, y, bw, bh = face.box
-        colour = COLOURS.get(face.label, DEFAULT_COLOUR)
+        colour = label_colour(face.label)
         cv2.rectangle(out, (x, y), (x + bw, y + bh), colour, thick)
         label = f"{face.label} {face.score:.0%} #{face.track_id}"
         (_, th), base = cv2.getTextSize(label, FONT, scale, thick)

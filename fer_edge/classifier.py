@@ -15,6 +15,7 @@ import numpy as np
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import faces_batch
 from fer_edge.modelinfo import ModelInfo, read_info
+from fer_edge import defaults
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
@@ -52,7 +53,7 @@ def require_model_file(model_path: str | os.PathLike) -> Path:
 class FaceClassifier:
     """Batched classification of face crops: `predict(uint8 (N, S, S, C)) -> (N, classes) probabilities`."""
 
-    def __init__(self, model_path: str | os.PathLike, threads: int = 2, info: ModelInfo | None = None):
+    def __init__(self, model_path: str | os.PathLike, threads: int = defaults.THREADS, info: ModelInfo | None = None):
         path = require_model_file(model_path)
         self.path = path
         self.info = info or read_info(path)
@@ -87,10 +88,6 @@ class FaceClassifier:
     @property
     def labels(self) -> list[str]:
         return self.info.labels
-
-    @property
-    def input_dtype(self) -> np.dtype:
-        return np.dtype(self._in["dtype"])
 
     def _ensure_batch(self, n: int) -> bool:
         """Make the interpreter take n faces at once; False where the model cannot be resized."""

@@ -12,7 +12,7 @@ from fer_edge.edge.sources import Frame, Source
 RESYNC_S = 0.25  # behind by more than this (a slow frame): carry on from now rather than rush to catch up
 
 
-class RealtimeSource(Source):
+class PacedSource(Source):
     """Holds each frame of `inner` back until its time in the video has come. Frames without a
     timestamp (images) pass at once; a pipeline slower than the video is never slowed further."""
 
@@ -28,11 +28,11 @@ class RealtimeSource(Source):
     def frames(self) -> Iterator[Frame]:
         origin = None  # monotonic time at which the video's time 0 is (re)placed
         for frame in self.inner:
-            if frame.timestamp is not None:
+            if frame.time is not None:
                 now = time.monotonic()
-                if origin is None or now - (origin + frame.timestamp) > RESYNC_S:
-                    origin = now - frame.timestamp
-                delay = origin + frame.timestamp - now
+                if origin is None or now - (origin + frame.time) > RESYNC_S:
+                    origin = now - frame.time
+                delay = origin + frame.time - now
                 if delay > 0:
                     time.sleep(delay)
             yield frame

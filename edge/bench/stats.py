@@ -1,10 +1,8 @@
 """Numbers for `fer-edge bench`: latency percentiles, and what the process costs the machine
-(CPU time over wall time, peak resident memory), plus the machine's own description and load."""
+(CPU time over wall time, peak resident memory); the machine itself is fer_edge.machine's."""
 
 from __future__ import annotations
 
-import os
-import platform
 import resource
 import sys
 import time
@@ -56,11 +54,6 @@ class Usage:
     wall_s: float
     cpu_s: float  # user + system time of every thread of the process
 
-    @property
-    def cpu_percent(self) -> float:
-        """Percent of one core, as `top` shows it: 200 is both cores of a 2-core machine busy."""
-        return round(100.0 * self.cpu_s / self.wall_s, 1) if self.wall_s > 0 else 0.0
-
 
 class UsageMeter:
     """Wall and CPU time of this process between start() and stop()."""
@@ -78,31 +71,3 @@ class UsageMeter:
 
     def stop(self) -> Usage:
         return Usage(time.perf_counter() - self._wall, self._cpu_now() - self._cpu)
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name (/proc/cpuinfo on Linux, including the Raspberry Pi's `Model` line)."""
-    try:
-        text = open("/proc/cpuinfo", encoding="utf-8", errors="replace").read()
-    except OSError:
-        return platform.processor() or platform.machine()
-    names = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        names.setdefault(key.strip(), value.strip())
-    # x86 has `model name`; a Pi's kernel gives the board in `Model` and no CPU name.
-    return names.get("model name") or names.get("Model") or names.get("Hardware") or platform.machine()
-
-
-def machine() -> dict:
-    """What the figures were measured on, and how busy it was when they were taken."""
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "arch": platform.machine(),
-            "python": platform.python_version(), "load_average": load_average()}
-
-
-def load_average() -> list[float]:
-    """1, 5 and 15 minute load averages: other work on the machine distorts every timing."""
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        return []

@@ -2,7 +2,7 @@
 
 MediaPipe's Tasks FaceDetector runs `face_detection_short_range.tflite` inside a graph of calculators;
 this module is that graph's CPU path, step for step, so the model file can run on LiteRT alone
-(`edge/detector.py`) with the same boxes and scores (tests/test_edge_blazeface.py holds it to the
+(`edge/detect/`) with the same boxes and scores (tests/test_edge_blazeface.py holds it to the
 Tasks detector on every shared photo and sampled video frames):
 
 - input: the whole frame letterboxed into the 128x128 tensor (ImageToTensorCalculator with

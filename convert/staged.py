@@ -9,8 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fer_edge.atomic import clean_leftovers, require_output_folder, temp_prefix
-from fer_edge.convert.files import write_json
+from fer_edge.atomic import clean_leftovers, require_output_folder, temp_prefix, write_json
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import sidecar_path
 
@@ -109,7 +108,7 @@ def run_convert(model: str, mode: str, data: str | None = None, samples: int = 5
             report["data"] = Path(data).name
         files = {"tflite": str(out), "metadata": str(sidecar_path(out)), "report": str(report_path(out))}
         report["files"] = files
-        write_json(report, staging / report_path(out).name)
+        write_json(staging / report_path(out).name, report)
         # Finished: move into place, the model file last so it never appears without its sidecar.
         os.replace(sidecar_path(converted), files["metadata"])
         os.replace(staging / report_path(out).name, files["report"])

@@ -17,24 +17,25 @@ those without a face included.
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from fer_edge.edge.bench_source import LoopedSource
-from fer_edge.edge.bench_startup import measure_startup
-from fer_edge.edge.bench_stats import UsageMeter, latency_ms, load_average, machine, peak_rss_mb
-from fer_edge.edge.console import warn
-from fer_edge.edge.draw import annotate
-from fer_edge.edge.pipeline import STAGES
+from fer_edge.edge.bench.looped import LoopedSource
+from fer_edge.edge.bench.startup import measure_startup
+from fer_edge.edge.bench.stats import UsageMeter, latency_ms, peak_rss_mb
+from fer_edge.machine import load_average, machine
+from fer_edge.console import warn
+from fer_edge.edge.loop import recognized_frames
+from fer_edge.edge.results import STAGES
 from fer_edge.edge.sources import Source, capture_reader, open_source
 from fer_edge.errors import FerEdgeError
+from fer_edge import defaults
 
 if TYPE_CHECKING:
-    from fer_edge.edge.classifier import FaceClassifier
+    from fer_edge.classifier import FaceClassifier
     from fer_edge.edge.ensemble import EnsembleClassifier
     from fer_edge.edge.recognizer import Recognizer
 
@@ -44,17 +45,17 @@ class BenchOptions:
     camera: str | None
     source: str | None
     models: tuple[Path, ...]  # several: their ensemble, as `fer-edge run --model A --model B`
-    frames: int = 300
-    threads: tuple[int, ...] = (2,)
+    frames: int = defaults.BENCH_FRAMES
+    threads: tuple[int, ...] = (defaults.THREADS,)
     capture_thread: bool | None = None  # None: measure with and without
     size: tuple[int, int] | None = None
-    warmup: int = 10
+    warmup: int = defaults.BENCH_WARMUP
     draw: bool = True
-    min_confidence: float = 0.5
-    startup_runs: int = 3  # 0: not measured
+    min_confidence: float = defaults.MIN_CONFIDENCE
+    startup_runs: int = defaults.BENCH_STARTUP_RUNS  # 0: not measured
     tta: str | None = None  # "flip": each face also mirrored (edge.flip)
     choice: str | None = None  # the model choice's name (fer_edge.model_choices) the models came from
-    detector: str = "blazeface"  # edge.detector.make_detector's kind
+    detector: str = defaults.DETECTOR  # edge.detect.make_detector's kind
 
 
 def measure(source: Source, looped: LoopedSource, recognizer: Recognizer, frames: int, warmup: int, draw: bool,
@@ -64,52 +65,33 @@ def measure(source: Source, looped: LoopedSource, recognizer: Recognizer, frames
     frame_s: list[float] = []
     per_face_s: list[float] = []
     faces = 0
-    it = iter(source)
+    # Reopening a looped file is left out, inline only (on a thread it overlaps inference).
+    reopening = None if threaded else (lambda: looped.excluded_s)
+    steps = recognized_frames(source, recognizer, draw=draw, fps_overlay=True, max_frames=warmup + frames,
+                              excluded=reopening)
     for _ in range(warmup):  # first invokes allocate buffers; keep them out of the figures
-        frame = next(it, None)
-        if frame is None:
+        if next(steps, None) is None:
             break
-        result = recognizer.process(frame.image)
-        if draw:
-            annotate(frame.image, result.faces, None)
     recognizer.reset()
     bar = tqdm(total=frames, unit="frame", file=sys.stderr, leave=False, dynamic_ncols=True, disable=None,
                desc=label or None)
-    excluded = 0.0  # reopening a looped file, inline only (on a thread it overlaps inference)
-    shown_fps = None
+    excluded_before = looped.excluded_s
     meter = UsageMeter()
     meter.start()
     try:
-        while len(frame_s) < frames:
-            before = looped.excluded_s
-            t0 = time.perf_counter()
-            frame = next(it, None)
-            t1 = time.perf_counter()
-            if frame is None:
-                break
-            reopen = 0.0 if threaded else looped.excluded_s - before
-            excluded += reopen
-            if not source.sequence:
-                recognizer.reset()  # unrelated stills, as in `fer-edge run`
-            result = recognizer.process(frame.image)
-            timings = dict(result.timings, capture=t1 - t0 - reopen)
-            if draw:
-                t2 = time.perf_counter()
-                annotate(frame.image, result.faces, shown_fps)
-                timings["draw"] = time.perf_counter() - t2
-            total = time.perf_counter() - t0 - reopen
-            shown_fps = 1.0 / total if shown_fps is None else 0.9 * shown_fps + 0.1 / total
+        for step in steps:
             for stage in STAGES:
-                stage_s[stage].append(timings.get(stage, 0.0))
-            frame_s.append(total)
-            n = len(result.faces)
+                stage_s[stage].append(step.result.timings.get(stage, 0.0))
+            frame_s.append(step.seconds)
+            n = len(step.result.faces)
             faces += n
             if n:
-                per_face_s.append(timings["classify"] / n)
+                per_face_s.append(step.result.timings["classify"] / n)
             bar.update(1)
     finally:
         usage = meter.stop()
         bar.close()
+    excluded = 0.0 if threaded else looped.excluded_s - excluded_before
     if not frame_s:
         raise FerEdgeError(f"{source.name}: delivered no frame to measure")
     if len(frame_s) < frames:

@@ -1,7 +1,7 @@
 """Face detection: MediaPipe's BlazeFace short-range model (models/, checksum-verified) on LiteRT.
 
 The model runs on ai-edge-litert, the interpreter the expression model already uses, and its
-output is decoded by edge/blazeface.py the way MediaPipe's face-detection graph decodes it. The
+output is decoded by edge/detect/blazeface.py the way MediaPipe's face-detection graph decodes it. The
 MediaPipe runtime is not needed: its aarch64 wheel dies with SIGILL on a Raspberry Pi 4's
 Cortex-A72, has no wheel for Python 3.13 on older releases, and its logging client reaches for a
 Google endpoint on every run. `make_detector("mediapipe")` still runs MediaPipe's own Tasks
@@ -10,84 +10,29 @@ detector (edge/mediapipe_detector.py), as the reference the decoding is tested a
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from fer_edge.edge import blazeface
+from fer_edge.edge.detect import blazeface
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
+from fer_edge import defaults
 
-CHECKSUM_FILE = "SHA256SUMS"
-DETECTORS = ("blazeface", "mediapipe")  # make_detector's kinds; the first is the default
-
-
-@dataclass(frozen=True)
-class Detection:
-    box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
-    score: float
-    # (x, y) frame pixels of blazeface.KEYPOINTS: eyes, nose tip, mouth centre, ear tragions
-    keypoints: tuple[tuple[float, float], ...] = ()
-
-
-def expected_sha256(model_path: Path) -> str | None:
-    """The checksum listed for this file in SHA256SUMS beside it, or None when it is not listed."""
-    sums = model_path.parent / CHECKSUM_FILE
-    if not sums.is_file():
-        return None
-    for line in sums.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].lstrip("*") == model_path.name:
-            return parts[0].lower()
-    return None
-
-
-def read_verified(model_path: Path) -> bytes:
-    """The model file's bytes, after checking them against SHA256SUMS when the file is listed there."""
-    try:
-        data = model_path.read_bytes()
-    except OSError as exc:
-        raise FerEdgeError(f"{model_path}: cannot read face detector model ({exc.strerror})") from None
-    want = expected_sha256(model_path)
-    if want is not None:
-        got = hashlib.sha256(data).hexdigest()
-        if got != want:
-            raise FerEdgeError(f"{model_path}: checksum {got[:12]}... does not match {CHECKSUM_FILE} "
-                               f"({want[:12]}...); the file is damaged or replaced, reinstall fer-edge")
-    return data
-
-
-def check_confidence(min_confidence: float) -> float:
-    if not 0.0 <= min_confidence <= 1.0:
-        raise FerEdgeError(f"--min-confidence must lie in 0..1, got {min_confidence}")
-    return float(min_confidence)
-
-
-def check_frame(frame: np.ndarray) -> None:
-    """A ValueError for what no detector can read: the API's callers get it instead of a crash in native code."""
-    if not isinstance(frame, np.ndarray):
-        raise ValueError(f"expected an image as a numpy array, got {type(frame).__name__}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image (as OpenCV reads it), got {frame.dtype}")
-    if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3, 4))):
-        raise ValueError(f"expected an (H, W) grey or (H, W, 3) BGR image, got shape {frame.shape}")
-    if frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise ValueError(f"expected an image of at least 1x1 pixels, got shape {frame.shape}")
+from fer_edge.edge.detect.base import Detection, check_confidence, check_frame, read_verified
 
 
 class FaceDetector:
     """`detect(frame) -> [Detection]` for a BGR (OpenCV), BGRA or grey uint8 frame, best score first."""
 
-    def __init__(self, min_confidence: float = 0.5, model_path: str | os.PathLike | None = None, threads: int = 1):
+    def __init__(self, min_confidence: float = defaults.MIN_CONFIDENCE, model_path: str | os.PathLike | None = None, threads: int = 1):
         self.min_confidence = check_confidence(min_confidence)
         path = Path(model_path) if model_path is not None else face_detector_model()
         data = read_verified(path)
         from ai_edge_litert.interpreter import Interpreter
 
-        from fer_edge.edge.console import quiet_native_stderr
+        from fer_edge.console import quiet_native_stderr
 
         try:
             with quiet_native_stderr():
@@ -133,15 +78,3 @@ class FaceDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def make_detector(kind: str = DETECTORS[0], min_confidence: float = 0.5, threads: int = 1):
-    """The face detector by name: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's Tasks
-    runtime, installed separately, for checking the first against it)."""
-    if kind == "blazeface":
-        return FaceDetector(min_confidence, threads=threads)
-    if kind == "mediapipe":
-        from fer_edge.edge.mediapipe_detector import MediaPipeFaceDetector
-
-        return MediaPipeFaceDetector(min_confidence)
-    raise FerEdgeError(f"unknown detector {kind!r}: use one of {', '.join(DETECTORS)}")

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fer_edge.edge.bench_stats import latency_ms, load_average, machine, peak_rss_mb
-from fer_edge.edge.console import quiet_native_stderr
-from fer_edge.edge.flip import check_tta
+from fer_edge.edge.bench.stats import latency_ms, peak_rss_mb
+from fer_edge.machine import load_average, machine
+from fer_edge.console import quiet_native_stderr
+from fer_edge.tta import check_tta
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import sidecar_path
 from fer_edge.paths import FACE_DETECTOR_NAME, models_dir

@@ -1,115 +1,20 @@
-"""Result files: JSON lines, CSV and the annotated video (or picture, for a single image).
-
-Each file is written under a temporary name beside its target and renamed into place when the
-run ends (normally, on Ctrl+C, or when a camera drops out), so a target path never holds a
-half-written file; a run that fails for another reason leaves no output at all. `--jsonl -`
-streams to stdout instead, and a named pipe or device is written in place; both are flushed after
-every frame.
-"""
+"""The annotated video (or a picture, for a single image), written under a temporary name until the run ends."""
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from fer_edge.analysis import PLACE_COLUMNS, VERDICT_COLUMNS
-from fer_edge.edge.pipeline import FrameResult, face_records
-from fer_edge.edge.sources import IMAGE_SUFFIXES, Frame, quiet_opencv
+from fer_edge.edge.sources import IMAGE_SUFFIXES, letterbox, quiet_opencv
 from fer_edge.atomic import AtomicTarget, require_output_folder
 from fer_edge.errors import FerEdgeError
 
-STDOUT = "-"
-DIGITS = 4  # decimals of scores and times in JSONL and CSV
+
 # Container -> codec that OpenCV's bundled FFmpeg can write everywhere (its H.264 needs a device
 # or a licensed encoder that pip wheels lack).
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
-
-
-class _TextOutput:
-    """A text file or stdout, written under a temporary name until close(commit=True)."""
-
-    def __init__(self, target: str, option: str):
-        self.stdout = target == STDOUT
-        if self.stdout:
-            self.target, self.fh = None, sys.stdout
-        else:
-            self.target = AtomicTarget(require_output_folder(target, option))
-            self.fh = open(self.target.tmp, "w", newline="", encoding="utf-8")
-        # stdout, a named pipe or a device: a reader at the other end sees each frame as it happens
-        self.live = self.stdout or self.target.in_place
-        self.name = "stdout" if self.stdout else str(target)
-
-    def end_frame(self) -> None:
-        if self.live:
-            self.fh.flush()
-
-    def close(self, commit: bool) -> None:
-        if self.stdout:
-            try:
-                self.fh.flush()
-            except (BrokenPipeError, ValueError):  # the reader went away (`| head`); nothing to save
-                pass
-            return
-        try:
-            self.fh.close()  # the last buffered lines go out here: a full disk fails here
-        except BrokenPipeError:  # a named pipe's reader went away
-            pass
-        except OSError:
-            self.target.discard()
-            raise
-        if commit:
-            self.target.commit()
-        else:
-            self.target.discard()
-
-
-class JsonlOutput(_TextOutput):
-    """One JSON object per face per frame."""
-
-    def __init__(self, target: str):
-        super().__init__(target, "--jsonl")
-
-    def write(self, frame: Frame, result: FrameResult) -> None:
-        for rec in face_records(result.faces, frame.index, frame.timestamp, frame.name, DIGITS):
-            self.fh.write(json.dumps(rec) + "\n")
-        self.end_frame()
-
-
-class CsvOutput(_TextOutput):
-    """One row per face per frame; one column per label's score."""
-
-    def __init__(self, target: str, labels: list[str]):
-        super().__init__(target, "--csv")
-        self.labels = labels
-        self.writer = csv.writer(self.fh)
-        self.writer.writerow([*PLACE_COLUMNS, *VERDICT_COLUMNS, *labels])  # the columns fer_edge.read_results reads
-
-    def write(self, frame: Frame, result: FrameResult) -> None:
-        for face in result.faces:
-            t = "" if frame.timestamp is None else f"{frame.timestamp:.{DIGITS}f}"
-            self.writer.writerow([frame.index, t, frame.name or "", face.track_id, *face.box, face.label,
-                                  f"{face.score:.{DIGITS}f}", f"{face.detection:.{DIGITS}f}",
-                                  *(f"{p:.{DIGITS}f}" for p in face.probs)])
-        self.end_frame()
-
-
-def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`image` scaled to fit (width, height), centred on black."""
-    w, h = size
-    ih, iw = image.shape[:2]
-    s = min(w / iw, h / ih)
-    nw, nh = max(1, int(round(iw * s))), max(1, int(round(ih * s)))
-    out = np.zeros((h, w, 3), np.uint8)
-    x0, y0 = (w - nw) // 2, (h - nh) // 2
-    out[y0:y0 + nh, x0:x0 + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-    return out
-
-
 class VideoOutput:
     """The annotated frames as a video.
 
@@ -248,62 +153,3 @@ def open_video_output(target: str, fps: float, realtime: bool, single_image: boo
                                f"{', '.join(VIDEO_CODECS)} for this source")
         return PictureOutput(target)
     return VideoOutput(target, fps, realtime)
-
-
-class Outputs:
-    """All the result files of a run: written together, closed together."""
-
-    def __init__(self, labels: list[str], jsonl: str | None = None, csv_path: str | None = None,
-                 video: str | None = None, video_fps: float = 30.0, video_realtime: bool = False,
-                 single_image: bool = False):
-        targets = [t for t in (jsonl, csv_path, video) if t and t != STDOUT]
-        if len({str(Path(t).resolve()) for t in targets}) != len(targets):
-            raise FerEdgeError("--jsonl, --csv and --output-video must name different files")
-        if jsonl == STDOUT and csv_path == STDOUT:
-            raise FerEdgeError("only one of --jsonl and --csv can write to stdout (-)")
-        self.files: list = []
-        self.failed: list[str] = []  # outputs that could not be finished at close (not kept)
-        self._write_failed: set[str] = set()  # already reported by the error that ended the run
-        try:
-            if jsonl:
-                self.files.append(JsonlOutput(jsonl))
-            if csv_path:
-                self.files.append(CsvOutput(csv_path, labels))
-            self.video = open_video_output(video, video_fps, video_realtime, single_image) if video else None
-        except BaseException:
-            self.close(commit=False)
-            raise
-
-    @property
-    def names(self) -> list[str]:
-        return [f.name for f in self.files] + ([self.video.name] if self.video else [])
-
-    def write(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None) -> None:
-        for f in self.files:
-            try:
-                f.write(frame, result)
-            except BrokenPipeError:
-                raise  # the reader of stdout left: the runner ends the run quietly
-            except OSError as exc:  # e.g. the disk is full
-                self._write_failed.add(f.name)
-                raise FerEdgeError(f"cannot write {f.name}: {exc.strerror or exc}") from None
-        if self.video is not None and annotated is not None:
-            self.video.write(annotated, frame.timestamp)
-
-    def close(self, commit: bool) -> None:
-        """Close every file (all of them, even when one fails); commit renames them into place.
-        A file that cannot be finished is not kept (its name goes to `failed`), the others are."""
-        errors = []
-        for f in [*self.files, *([self.video] if getattr(self, "video", None) else [])]:
-            try:
-                f.close(commit)
-            except OSError as exc:
-                self.failed.append(f.name)
-                if f.name not in self._write_failed:  # a write already said so: one error line, not two
-                    errors.append(f"{f.name}: {exc.strerror or exc}")
-            except FerEdgeError as exc:
-                self.failed.append(f.name)
-                errors.append(str(exc))
-        self.files, self.video = [], None
-        if errors:
-            raise FerEdgeError("could not finish writing " + "; ".join(errors))

@@ -100,11 +100,12 @@
     label.style.color = colour(face.label);
     card.querySelector(".score").textContent = pct(face.score);
     const bars = card.querySelectorAll(".bar");
-    face.scores.forEach((p, i) => {
+    const scores = info.labels.map((name) => face.scores[name]); // the JSONL record's {label: score}
+    scores.forEach((p, i) => {
       bars[i].querySelector(".fill").style.width = pct(p);
       bars[i].querySelector(".value").textContent = pct(p);
     });
-    track.history.push([t, face.scores]);
+    track.history.push([t, scores]);
     track.lastSeen = t;
   }
 

@@ -48,7 +48,7 @@ def summary(text: str) -> str | None:
 @contextmanager
 def native_output_summarised() -> Iterator[None]:
     """As a decorator: the whole command (edge/commands.py `run`)."""
-    from fer_edge.edge.console import held_text, native_stderr_held, warn
+    from fer_edge.console import held_text, native_stderr_held, warn
 
     if os.environ.get(NATIVE_LOGS_ENV):
         yield
