@@ -8,6 +8,7 @@ import click
 from fer_edge.native_log import native_output_summarised
 from fer_edge import defaults
 from fer_edge.defaults import DETECTORS, TTA_CHOICES, check_one_source
+from fer_edge.edge.events.options import event_options
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
@@ -70,10 +71,11 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
 @click.option("--fps-in-video", is_flag=True,
               help="Draw the frame rate on --output-video too (the window always shows it; in a file it would cover "
                    "the label of a face in the top-left corner).")
+@event_options  # --mqtt, --webhook and theirs (edge/events/options.py)
 @native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
 def run(camera, source, models, tta, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
         max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
-        realtime, fps_in_video) -> None:
+        realtime, fps_in_video, **events) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
@@ -82,6 +84,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     fer-edge run --source clip.mp4 --headless --output-video out.mp4 --jsonl out.jsonl
     fer-edge run --source photos/ --headless --csv faces.csv
     fer-edge run --camera picam --serve            (watch at http://127.0.0.1:8080/)
+    fer-edge run --camera picam --headless --mqtt mqtt://hub.local/fer-edge   (events: docs/events.md)
 
     In the window, q or Esc quits; Ctrl+C stops any run, and files written so far are kept.
     """
@@ -93,7 +96,8 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
         resolution=resolution, capture_thread=capture_thread, detector=detector_kind, serve=serve,
         serve_token=serve_token, serve_fps=serve_fps, serve_viewers=serve_viewers, realtime=realtime,
         fps_in_video=fps_in_video, serve_only_given=[option for name, option in given_on_command_line().items()
-                                                     if name in ("serve_token", "serve_fps", "serve_viewers")]))
+                                                     if name in ("serve_token", "serve_fps", "serve_viewers")],
+        events=events, given=given_on_command_line()))
 
 
 def _parse_threads(text: str) -> tuple[int, ...]:

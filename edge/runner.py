@@ -165,6 +165,8 @@ class RunOptions:
     realtime: bool | None = None  # None: at the file's own rate when a window shows it
     fps_in_video: bool = False
     serve_only_given: list[str] = field(default_factory=list)  # --serve-* options typed without --serve
+    events: dict = field(default_factory=lambda: {"mqtt": None, "webhook": None})  # edge/events/options.py's
+    given: dict = field(default_factory=dict)  # the options typed on the command line (for events' checks)
 
 
 def run_with_options(opts: RunOptions) -> Summary:
@@ -178,11 +180,14 @@ def run_with_options(opts: RunOptions) -> Summary:
         display = problem is None
     elif display and problem:
         raise FerEdgeError(f"cannot show a window: {problem}; use --headless")
-    if not display and not (o.output_video or o.jsonl or o.csv or o.serve):
-        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl, --csv or "
-                           "--serve")
+    if not display and not (o.output_video or o.jsonl or o.csv or o.serve or o.events["mqtt"] or o.events["webhook"]):
+        raise FerEdgeError("nothing to show or write: without a display, give --output-video, --jsonl, --csv, "
+                           "--serve, --mqtt or --webhook")
     if o.serve_only_given and not o.serve:
         raise FerEdgeError(f"{', '.join(o.serve_only_given)}: only used with --serve")
+    from fer_edge.edge.events import options as event_opts
+
+    event_opts.check(o.events, o.given)
     if o.serve:
         from fer_edge.edge.serve import check_token, parse_address
 
@@ -199,7 +204,8 @@ def run_with_options(opts: RunOptions) -> Summary:
     # The API's Recognizer is the run's frame -> faces path: models, detector, crops, tracker.
     recognizer = Recognizer(o.models, threads=o.threads, min_confidence=o.min_confidence, smooth=o.smooth, tta=o.tta,
                             detector=o.detector)
-    frames = outputs = window = view = None
+    frames = outputs = window = view = sink = None
+    ended = "end of run"
     try:
         frames = open_source(o.camera, o.source, size)
         single_image = isinstance(frames, ImageSource) and frames.frame_count == 1  # before any reader wraps it
@@ -211,7 +217,6 @@ def run_with_options(opts: RunOptions) -> Summary:
 
             frames = PacedSource(frames)
         if o.serve:  # before the outputs: a port in use leaves no temp files
-            from fer_edge.console import info
             from fer_edge.edge.serve import LiveView
 
             hint = ("the file is read as fast as the pipeline runs: add --realtime to watch it at its own speed"
@@ -219,20 +224,26 @@ def run_with_options(opts: RunOptions) -> Summary:
             view = LiveView(*serve_address, recognizer.labels, frames.name, token=o.serve_token, fps=o.serve_fps,
                             max_viewers=o.serve_viewers, hint=hint).start()
             info(view.start_message())
+        sink = event_opts.make_sink(o.events, recognizer.labels, frames.name)  # before the outputs, as the view
         window = Window() if display else None  # before the outputs: a GUI toolkit that aborts leaves no temp files
         outputs = Outputs(recognizer.labels, jsonl=o.jsonl, csv_path=o.csv, video=o.output_video,
                           video_fps=frames.fps or defaults.LIVE_VIDEO_FPS, video_realtime=frames.live,
                           single_image=single_image)
-        if view is not None:
-            outputs.add_live(view)
+        for live in (view, sink):
+            if live is not None:
+                outputs.add_live(live)
         return run(frames, recognizer, outputs, window, o.max_frames, fps_in_video=o.fps_in_video)
-    except BaseException:
+    except BaseException as exc:
+        ended = event_opts.ended_reason(exc)
         if outputs is not None:
             outputs.close(commit=False)  # no-op once the loop has closed them; else nothing is kept
         raise
     finally:
         if view is not None:
             view.close()  # the page says the run ended; the outputs are closed already
+        if sink is not None:  # the last events, sent within a bounded time; sent and dropped counts
+            for line in sink.close(ended):
+                info(line)
         if window is not None:
             window.close()
         recognizer.close()

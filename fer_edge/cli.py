@@ -163,9 +163,10 @@ from fer_edge.choices_command import models  # noqa: E402
 from fer_edge.convert.commands import convert  # noqa: E402
 from fer_edge.edge.commands import bench, run  # noqa: E402
 from fer_edge.report import report  # noqa: E402
+from fer_edge.service import service  # noqa: E402
 from fer_edge.train.commands import evaluate, train  # noqa: E402
 
-for _command in (train, evaluate, convert, run, bench, models, report):
+for _command in (train, evaluate, convert, run, bench, models, report, service):
     cli.add_command(_command)
 
 

@@ -7,6 +7,8 @@ pyplot state (a notebook's) is left alone.
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -181,3 +183,30 @@ def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None,
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def html_page(source: str, table, png: bytes, intro: str, note: str | None = None) -> str:
+    """A self-contained page (no external files or scripts): the figure inlined, then the table."""
+    rows = table.to_html(index=False, border=0, classes="summary", float_format=lambda v: f"{v:.3g}")
+    title = html.escape(f"fer-edge report: {Path(source).name}")
+    image = base64.b64encode(png).decode("ascii")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
+img {{ max-width: 100%; }}
+table.summary {{ border-collapse: collapse; font-size: 0.9em; }}
+table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; border-bottom: 1px solid #ddd; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p>{html.escape(intro)}</p>{f"{chr(10)}<p>{html.escape(note)}</p>" if note else ""}
+<img alt="expression report" src="data:image/png;base64,{image}">
+<h2>Summary</h2>
+{rows}
+</body></html>
+"""
