@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.edge.detector import make_detector
+from fer_edge.edge.detect import make_detector
 
 sys.path.insert(0, str(Path(__file__).parent))
 from detection_recall import read_boxes, score  # noqa: E402

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from fer_edge.data.cache import load
-from fer_edge.edge.detector import DETECTORS, make_detector
+from fer_edge.edge.detect import DETECTORS, make_detector
 from fer_edge.faces import FER_SIZE, square_box
 
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from fer_edge.data.cache import load
-from fer_edge.edge.detector import make_detector
+from fer_edge.edge.detect import make_detector
 from fer_edge.edge.ensemble import load_classifier
 from fer_edge.faces import DEFAULT_MARGIN, DEFAULT_SHIFT, FER_SIZE, crop_square, faces_batch
 from fer_edge.paths import default_model

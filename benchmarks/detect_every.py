@@ -1,5 +1,5 @@
 """What detecting every Nth frame costs (`--detect-every N`): the pipeline holds the last detection's
-boxes for the frames between, unless the scene changes (edge/hold.py, the same rule here; the tracker
+boxes for the frames between, unless the scene changes (edge/detect/hold.py, the same rule here; the tracker
 keeps the ids; each frame's expression is still read from its own pixels at those boxes). Against the
 same detector on every frame, per video: recall = every-frame faces that a held box still covers at
 IoU >= 0.3 / 0.5, precision = held boxes that cover one, and the detector's mean ms per frame (its ms
@@ -19,8 +19,8 @@ import time
 import cv2
 
 from fer_edge.detector_choices import DEFAULT_DETECTOR, DETECTORS
-from fer_edge.edge.detector import make_detector
-from fer_edge.edge.hold import DetectionHold
+from fer_edge.edge.detect import make_detector
+from fer_edge.edge.detect.hold import DetectionHold
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from detection_recall import matched  # noqa: E402  (the same greedy matching as the recall benchmark)

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from fer_edge.detector_choices import DETECTORS
-from fer_edge.edge.detector import make_detector
+from fer_edge.edge.detect import make_detector
 from fer_edge.errors import FerEdgeError
 
 IOUS = (0.3, 0.5)
@@ -119,7 +119,7 @@ def score(truth: dict, found: dict) -> dict:
 
 def detectors(names: list[str], sides: list[int], min_confidence: float):
     """(label, detector) for each choice, then YuNet at each extra side."""
-    from fer_edge.edge.yunet import YuNetDetector
+    from fer_edge.edge.detect.yunet import YuNetDetector
 
     for name in names:
         try:

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fer_edge.detector_choices import BY_NAME, DEFAULT_DETECTOR
-from fer_edge.edge.detector import check_frame, make_detector
+from fer_edge.detector_choices import BY_NAME
+from fer_edge.edge.detect import check_frame, make_detector
 from fer_edge.edge.ensemble import load_classifier
-from fer_edge.edge.pipeline import Face, FrameResult, Pipeline
+from fer_edge.edge.pipeline import Pipeline
+from fer_edge.edge.results import Face, FrameResult
 from fer_edge.faces import faces_batch
 from fer_edge.model_choices import ModelChoice, resolve_models
+from fer_edge import defaults
 
 ModelSpec = str | os.PathLike | Sequence[str | os.PathLike] | None
 
@@ -61,9 +63,10 @@ class Recognizer:
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """
 
-    def __init__(self, model: ModelSpec = None, threads: int = 2, min_confidence: float = 0.5, smooth: float = 0.6,
-                 tta: str | None = None, detector: str = DEFAULT_DETECTOR, detect_every: int | None = None):
-        from fer_edge.edge.console import quiet_native_stderr
+    def __init__(self, model: ModelSpec = None, threads: int = defaults.THREADS,
+                 min_confidence: float = defaults.MIN_CONFIDENCE, smooth: float = defaults.SMOOTH,
+                 tta: str | None = None, detector: str = defaults.DETECTOR, detect_every: int | None = None):
+        from fer_edge.console import quiet_native_stderr
 
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
             raise ValueError(f"threads must be an int in 1..64, got {threads!r}")
@@ -79,7 +82,9 @@ class Recognizer:
         with quiet_native_stderr():  # LiteRT's start-up lines
             self._classifier = load_classifier(self.model.paths, threads, tta=self.model.tta)
         self._detector = make_detector(detector, min_confidence, threads=threads)
-        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth), detect_every=every)
+        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth), detect_every=every,
+                                  confirm_frames=defaults.CONFIRM_FRAMES,
+                                  start_score=float(min_confidence) + defaults.START_MARGIN)
         self.threads = threads
 
     @property

@@ -14,7 +14,7 @@ class DetectorChoice:
     help: str
     max_side: int | None = None  # YuNet: the long side of the network's input (a larger frame is shrunk)
     # Run the detector on every Nth frame of a video and hold its boxes between, or at once on a new
-    # scene (edge/hold.py; the default of --detect-every; stills: each one). YuNet at 640 px costs
+    # scene (edge/detect/hold.py; the default of --detect-every; stills: each one). YuNet at 640 px costs
     # 81 ms on a Pi 4 (published), about 20 ms a frame at N = 4; against detecting every frame, the
     # held boxes still cover 0.976 of the faces (IoU 0.3; 0.962 at 0.5) on the multi-face clip with its
     # scene cuts, all of them on the three one-face clips; 0.979 at N = 3, 0.948 at N = 6

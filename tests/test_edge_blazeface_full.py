@@ -1,4 +1,4 @@
-"""BlazeFace full-range (edge/blazeface_full.py: the 192x192 model decoded by edge/blazeface.py with
+"""BlazeFace full-range (edge/detect/blazeface_full.py: the 192x192 model decoded by edge/detect/blazeface.py with
 the full-range graph's options) against MediaPipe's Tasks FaceDetector running the same file, the
 reference, on every shared photo and sampled frames of the multi-face clip."""
 
@@ -12,8 +12,8 @@ import pytest
 from edge_fixtures import MEDIA
 from test_edge_blazeface import as_mediapipe_reports
 
-from fer_edge.edge import blazeface
-from fer_edge.edge.blazeface_full import FullRangeDetector
+from fer_edge.edge.detect import blazeface
+from fer_edge.edge.detect.blazeface_full import FullRangeDetector
 from fer_edge.edge.tracker import iou_matrix
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
@@ -54,7 +54,7 @@ def test_same_faces_boxes_and_scores_as_mediapipe_with_the_full_range_file():
     can average a slightly different set of anchors: every face one side finds at >= 0.55 must be
     among the other's at >= 0.4, at IoU >= 0.8, its score within 0.05 and keypoints within a tenth
     of the face's width."""
-    from fer_edge.edge.mediapipe_detector import MediaPipeFaceDetector
+    from fer_edge.edge.detect.mediapipe import MediaPipeFaceDetector
 
     ours = FullRangeDetector(0.4)
     reference = MediaPipeFaceDetector(0.4, model_path=ours.path)

@@ -1,4 +1,4 @@
-"""The room detector (YuNet through cv2.FaceDetectorYN, edge/yunet.py) on the shared photos: what the
+"""The room detector (YuNet through cv2.FaceDetectorYN, edge/detect/yunet.py) on the shared photos: what the
 wrapper adds to OpenCV's reference (input size, frame coordinates, keypoints, thresholds, bad
 frames, the checksum), the detector choices, the per-detector crop and --detect-every."""
 
@@ -10,8 +10,8 @@ import pytest
 from edge_fixtures import media
 
 from fer_edge.detector_choices import BY_NAME, DEFAULT_DETECTOR, DETECTORS
-from fer_edge.edge.detector import make_detector
-from fer_edge.edge.yunet import KEYPOINTS, MODEL_NAME, YuNetDetector, input_size
+from fer_edge.edge.detect import make_detector
+from fer_edge.edge.detect.yunet import KEYPOINTS, MODEL_NAME, YuNetDetector, input_size
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import YUNET_MARGIN, YUNET_SHIFT
 from fer_edge.paths import models_dir
@@ -110,10 +110,11 @@ def test_a_changed_or_foreign_model_file_is_refused(tmp_path):
 
 
 def test_the_choices_one_definition():
-    from fer_edge.edge import commands, detector
+    from fer_edge import defaults
+    from fer_edge.edge import commands, detect as detector
 
     assert DEFAULT_DETECTOR == "yunet" and DEFAULT_DETECTOR in DETECTORS
-    assert commands.DETECTORS is DETECTORS and detector.DETECTORS is DETECTORS
+    assert commands.DETECTORS is DETECTORS and detector.DETECTORS is DETECTORS and defaults.DETECTORS is DETECTORS
     assert BY_NAME["yunet320"].max_side == 320
     with pytest.raises(FerEdgeError, match="unknown detector"):
         make_detector("haar")
@@ -176,7 +177,7 @@ def test_detect_every_holds_boxes_between_detections(recognizer):
 
 
 def test_the_hold_gives_back_its_detections_until_n_frames_or_a_new_scene():
-    from fer_edge.edge.hold import SCENE_CHANGE, DetectionHold
+    from fer_edge.edge.detect.hold import SCENE_CHANGE, DetectionHold
 
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
