@@ -19,7 +19,7 @@ import time
 import cv2
 
 import fer_edge
-from fer_edge.edge.bench_source import letterbox
+from fer_edge.edge.bench.looped import letterbox
 
 
 def api_ms(frames: list, threads: int, warmup: int) -> float:

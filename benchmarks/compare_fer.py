@@ -41,8 +41,9 @@ import cv2
 import numpy as np
 
 from fer_edge.atomic import require_output_folder, write_json
-from fer_edge.edge.bench_source import letterbox, parse_size
-from fer_edge.edge.bench_stats import latency_ms, machine
+from fer_edge.edge.bench.looped import letterbox, parse_size
+from fer_edge.edge.bench.stats import latency_ms
+from fer_edge.machine import machine
 from fer_edge.errors import FerEdgeError
 from fer_edge.table import format_table
 
@@ -176,7 +177,7 @@ def speed(args, peer: str, model: str) -> dict:
 
 def accuracy(args, peer: str, model: str) -> dict:
     from fer_edge.data.cache import load
-    from fer_edge.evaluation import evaluate_models
+    from fer_edge.train.evaluation import evaluate_models
     from fer_edge.metrics import classification_report
 
     part = load(args.accuracy).split(args.split)

@@ -19,7 +19,7 @@ Every frame is seeded by (seed, condition, face): rerunning gives the same frame
 -n is a prefix of a larger one.
 
     python benchmarks/field_accuracy.py --data ../shared/datasets/fer2013/fer2013.tar.gz -n 1000 \
-        [--models fast,accurate,best] [--detector blazeface] [--no-align] [--json out.json]
+        [--models fast,accurate,best] [--detector NAME] [--no-align] [--json out.json]
 
 Prints one table per model: accuracy, macro-F1 and the detection rate for each condition beside
 the clean frame, then the mean over the conditions (at the clean size) and over the face sizes.
@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge import degrade
+from fer_edge import defaults, degrade
 from fer_edge.faces import FER_SIZE
 from fer_edge.labels import NUM_CLASSES
 
@@ -235,7 +235,7 @@ def scores(labels: np.ndarray, preds: np.ndarray) -> dict:
             "accuracy_detected": float((preds[found] == labels[found]).mean()) if found.any() else 0.0}
 
 
-def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str = "blazeface", seed: int = 0,
+def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str | None = None, seed: int = 0,
         conditions: list[Condition] | None = None, backgrounds: list[np.ndarray] | None = None,
         threads: int = 2, progress=None, **recognizer_kwargs) -> dict:
     """{model: {condition: scores}} plus "ideal crop" per model; `models` are what Recognizer takes."""
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="PublicTest")
     ap.add_argument("-n", type=int, default=1000, help="faces (a random sample of the split, seeded)")
     ap.add_argument("--models", default="fast,accurate,best", help="comma-separated model choices or .tflite files")
-    ap.add_argument("--detector", default="blazeface", help="passed to Recognizer(detector=...)")
+    ap.add_argument("--detector", default=defaults.DETECTOR, help="passed to Recognizer(detector=...)  [default: the pipeline's, %(default)s]")
     ap.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
     ap.add_argument("--backgrounds", default=str(BACKGROUNDS), help="folder with noface* pictures ('' = synthetic)")
     ap.add_argument("--no-align", dest="align", action="store_false",

@@ -18,8 +18,9 @@ import time
 
 import numpy as np
 
-from fer_edge.edge.bench_stats import latency_ms, machine
-from fer_edge.edge.console import quiet_native_stderr
+from fer_edge.edge.bench.stats import latency_ms
+from fer_edge.machine import machine
+from fer_edge.console import quiet_native_stderr
 from fer_edge.edge.ensemble import load_classifier
 from fer_edge.errors import FerEdgeError
 from fer_edge.model_choices import resolve_models

@@ -29,12 +29,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from fer_edge.edge.bench_source import LoopedSource, parse_size  # noqa: E402
-from fer_edge.edge.bench_stats import UsageMeter, load_average, machine  # noqa: E402
-from fer_edge.edge.outputs import Outputs  # noqa: E402
+from fer_edge.edge.bench.looped import LoopedSource, parse_size  # noqa: E402
+from fer_edge.edge.bench.stats import UsageMeter  # noqa: E402
+from fer_edge.machine import load_average, machine  # noqa: E402
+from fer_edge.edge.outputs.files import Outputs  # noqa: E402
 from fer_edge.edge.recognizer import Recognizer  # noqa: E402
 from fer_edge.edge.runner import run  # noqa: E402
-from fer_edge.edge.serve import BOUNDARY, LiveView  # noqa: E402
+from fer_edge.edge.serve import LiveView  # noqa: E402
+from fer_edge.edge.serve.server import BOUNDARY  # noqa: E402
 from fer_edge.edge.sources import open_source  # noqa: E402
 
 MODES = ("no server", "server, no viewer", "one viewer")
@@ -87,11 +89,10 @@ def measure(mode: str, args, recognizer) -> dict:
     recognizer.reset()
     outputs = Outputs(recognizer.labels)
     view = viewer = None
-    observers = ()
     try:
         if mode != "no server":
             view = LiveView("127.0.0.1", 0, recognizer.labels, looped.name, fps=args.serve_fps).start()
-            observers = (view.publish,)
+            outputs.add_live(view)
         if mode == "one viewer":
             viewer = Viewer(view.port)
             deadline = time.monotonic() + 5
@@ -100,7 +101,7 @@ def measure(mode: str, args, recognizer) -> dict:
         meter = UsageMeter()
         meter.start()
         with contextlib.redirect_stderr(io.StringIO()):  # the runner's summary line; ours are below
-            summary = run(looped, recognizer, outputs, None, args.frames, observers=observers)
+            summary = run(looped, recognizer, outputs, None, args.frames)
         usage = meter.stop()
     finally:
         if viewer is not None:

@@ -48,7 +48,7 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
     from fer_edge.keras_files import require_host_side
 
     require_host_side("converting")
-    from fer_edge.convert.pipeline import run_convert
+    from fer_edge.convert.staged import run_convert
     from fer_edge.convert.report import format_report
 
     report = run_convert(model, chosen[0] if chosen else "float32", data=data, samples=samples, seed=seed,
@@ -58,6 +58,13 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
         click.echo(json.dumps(report))
         return
     click.echo(format_report(report))
+    from fer_edge.quick_try import quick_try_note
+
+    note = quick_try_note(model)
+    if note and "targets" in report:  # a 2-epoch model misses targets set for trained ones: not a fault
+        click.echo(f"{note}; the targets are for fully trained models")
+    elif note:
+        click.echo(note)
     click.echo(f"wrote {report['files']['tflite']} (+ {', '.join(report['files'][k] for k in ('metadata', 'report'))})")
 
 

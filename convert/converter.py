@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from fer_edge.atomic import require_output_folder
 from fer_edge.convert.files import make_readable, write_temp
-from fer_edge.edge.console import held_text, native_stderr_held, quiet_native_stderr
+from fer_edge.console import held_text, native_stderr_held, quiet_native_stderr
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import faces_batch
 from fer_edge.modelinfo import ModelInfo, sidecar_path, write_info

@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 from fer_edge.atomic import clean_leftovers, make_readable, temp_prefix
-from fer_edge.atomic import write_json as atomic_write_json
 
 
 def write_temp(data: bytes, out: Path) -> Path:
@@ -23,7 +22,3 @@ def write_temp(data: bytes, out: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
-
-
-def write_json(obj: dict, out: str | os.PathLike) -> Path:
-    return atomic_write_json(out, obj)

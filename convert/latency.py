@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 
-from fer_edge.edge.console import quiet_native_stderr
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.console import quiet_native_stderr
+from fer_edge.classifier import FaceClassifier
 
 WARMUP = 5
 

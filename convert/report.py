@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fer_edge.edge.console import quiet_native_stderr
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.console import quiet_native_stderr
+from fer_edge.classifier import FaceClassifier
 from fer_edge.faces import faces_batch
 
 # The targets for the shipped int8 models.

@@ -56,10 +56,6 @@ def integer_only_problems(path: str | os.PathLike) -> list[str]:
     return problems
 
 
-def op_names(path: str | os.PathLike) -> list[str]:
-    return [op["op_name"] for op in _interpreter(path)._get_ops_details()]
-
-
 def batch_resizable(path: str | os.PathLike, batch: int = 2) -> bool:
     """Whether the file runs on `batch` faces at once (resized from its traced batch of one)."""
     interp = _interpreter(path)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_edge.edge.classifier import FaceClassifier, require_model_file
-from fer_edge.edge.flip import FlipClassifier, check_tta
+from fer_edge.classifier import FaceClassifier, require_model_file
+from fer_edge.tta import FlipClassifier, check_tta
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import ModelInfo, read_info
+from fer_edge import defaults
 
 # What members must agree on: (ModelInfo field, how the error message names it).
 SHARED_FIELDS = (("labels", "labels"), ("input_size", "input size"), ("channels", "channels"),
@@ -58,7 +59,7 @@ class EnsembleClassifier:
         return np.mean([member.predict(batch) for member in self.members], axis=0)
 
 
-def load_classifier(model_paths: Sequence[str | os.PathLike], threads: int = 2,
+def load_classifier(model_paths: Sequence[str | os.PathLike], threads: int = defaults.THREADS,
                     tta: str | None = None) -> FaceClassifier | EnsembleClassifier | FlipClassifier:
     """One model as it is; several as an ensemble (each member with `threads` threads: they run one
     after another, never at once); with tta "flip", either one wrapped in a FlipClassifier."""

@@ -1,6 +1,6 @@
 """`stream(source)`: frames of a camera, a video, a folder of images or a stream, each with its faces.
 
-The same sources as `fer-edge run` (edge/sources.py), read the same way: a camera or stream on its
+The same sources as `fer-edge run` (edge/sources/), read the same way: a camera or stream on its
 own thread so that each frame is the newest, a file in order with every frame kept.
 """
 
@@ -8,33 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
-from fer_edge.edge.pipeline import Face, face_records
+from fer_edge.edge.loop import recognized_frames
+from fer_edge.edge.results import FrameFaces, FrameResult  # noqa: F401 (FrameFaces: the earlier name, importable from here)
 from fer_edge.edge.recognizer import Recognizer
 from fer_edge.edge.sources import PICAM_NAMES, Source, open_source, with_capture_thread
-
-
-@dataclass
-class FrameFaces:
-    """One frame and its faces. Unpacks as `image, faces`; `index`, `time` and `name` say where it
-    came from (`time`: seconds into a video or since a camera started; None for pictures)."""
-
-    image: np.ndarray  # BGR uint8, as OpenCV delivers it (yours to draw on)
-    faces: list[Face]
-    index: int
-    time: float | None
-    name: str | None = None  # the file name, for pictures
-
-    def __iter__(self) -> Iterator:
-        return iter((self.image, self.faces))
-
-    def to_records(self, digits: int | None = None) -> list[dict]:
-        """One dict per face, as `fer-edge run --jsonl` writes them."""
-        return face_records(self.faces, self.index, self.time, self.name, digits)
 
 
 def open_frames(source: int | str | os.PathLike, resolution: tuple[int, int] | None = None,
@@ -53,7 +33,7 @@ def open_frames(source: int | str | os.PathLike, resolution: tuple[int, int] | N
 
 def stream(source: int | str | os.PathLike, recognizer: Recognizer | None = None, *, max_frames: int | None = None,
            resolution: tuple[int, int] | None = None, capture_thread: bool | None = None,
-           **options) -> Iterator[FrameFaces]:
+           **options) -> Iterator[FrameResult]:
     """Iterate over (image, faces) of a source:
 
     >>> for image, faces in stream(0):           # doctest: +SKIP
@@ -79,13 +59,8 @@ def stream(source: int | str | os.PathLike, recognizer: Recognizer | None = None
     try:
         frames = open_frames(source, resolution, capture_thread)
         try:
-            for count, frame in enumerate(frames, start=1):
-                if not frames.sequence:
-                    recognizer.reset()  # unrelated pictures: no tracks across them
-                faces = recognizer.recognize(frame.image)
-                yield FrameFaces(frame.image, faces, frame.index, frame.timestamp, frame.name)
-                if max_frames is not None and count >= max_frames:
-                    break
+            for step in recognized_frames(frames, recognizer, max_frames=max_frames):
+                yield step.result
         finally:
             frames.close()
     finally:

@@ -9,6 +9,7 @@ The Python API (device side: never imports TensorFlow):
     for image, faces in fer_edge.stream(0): ...            # camera 0, "picam", a video, a folder, a URL
     df = fer_edge.analyze("clip.mp4")                      # pandas: one row per face per frame
     fer_edge.plot_timeline(df, "timeline.png")
+    events = fer_edge.read_events("mqtt://hub/fer-edge", duration=60)  # run --mqtt's events, many devices
 
 The names in __all__ are the stable API. They load on first use, so `import fer_edge` stays instant
 and the command line does not pay for what it does not run.
@@ -24,23 +25,25 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "Recognizer": "fer_edge.edge.recognizer", "Expression": "fer_edge.edge.recognizer",
-    "Face": "fer_edge.edge.pipeline",
-    "stream": "fer_edge.edge.stream", "FrameFaces": "fer_edge.edge.stream",
-    "Window": "fer_edge.edge.display",
+    "Face": "fer_edge.edge.results", "FrameResult": "fer_edge.edge.results", "FrameFaces": "fer_edge.edge.results",
+    "stream": "fer_edge.edge.stream",
+    "Window": "fer_edge.edge.outputs.window",
     "analyze": "fer_edge.analysis", "to_dataframe": "fer_edge.analysis", "read_results": "fer_edge.analysis",
-    "plot_timeline": "fer_edge.analysis",
+    "plot_timeline": "fer_edge.result_plots", "read_events": "fer_edge.events_data",
     "FerEdgeError": "fer_edge.errors",
     "EMOTIONS": "fer_edge.labels",
 }
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ loads them
-    from fer_edge.analysis import analyze, plot_timeline, read_results, to_dataframe  # noqa: F401
-    from fer_edge.edge.display import Window  # noqa: F401
-    from fer_edge.edge.pipeline import Face  # noqa: F401
+    from fer_edge.analysis import analyze, read_results, to_dataframe  # noqa: F401
+    from fer_edge.result_plots import plot_timeline  # noqa: F401
+    from fer_edge.edge.outputs.window import Window  # noqa: F401
+    from fer_edge.edge.results import Face, FrameFaces, FrameResult  # noqa: F401
     from fer_edge.edge.recognizer import Expression, Recognizer  # noqa: F401
-    from fer_edge.edge.stream import FrameFaces, stream  # noqa: F401
+    from fer_edge.edge.stream import stream  # noqa: F401
     from fer_edge.errors import FerEdgeError  # noqa: F401
+    from fer_edge.events_data import read_events  # noqa: F401
     from fer_edge.labels import EMOTIONS  # noqa: F401
 
 

@@ -1,7 +1,7 @@
 """Results as pandas DataFrames: from the API (`analyze`, `to_dataframe`) and from the files
 `fer-edge run` writes (`read_results`), one row per face per frame, in the columns of `--csv`.
 
-pandas and matplotlib come with the `analysis` extra (`pip install "fer-edge[analysis]"`), not with
+pandas and matplotlib come with the `analysis` extra (`pip install ".[analysis]"` in a checkout), not with
 the device install: about 80 MB and a second or two of import on a Raspberry Pi 4 that the
 real-time path does not need. They are imported when a function here is called.
 """
@@ -16,46 +16,34 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fer_edge.edge.results import PLACE_COLUMNS, VERDICT_COLUMNS, Face, FrameResult, flat_row
+from fer_edge.edge.results import columns as result_columns
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 
 if TYPE_CHECKING:
     import pandas
 
-ANALYSIS_HINT = 'pip install "fer-edge[analysis]"'
-# Where each face is; then its expression. The per-label score columns follow, one per label.
-PLACE_COLUMNS = ("frame", "time", "image", "track", "x", "y", "w", "h")
-VERDICT_COLUMNS = ("label", "score", "detection")
+def analysis_hint() -> str:
+    """What to type for pandas and matplotlib, for how this fer-edge was installed (install_hint)."""
+    from fer_edge.install_hint import extra_hint
+
+    return extra_hint("analysis")
 
 
 def import_pandas():
     try:
         import pandas
     except ImportError:
-        raise FerEdgeError(f"this needs pandas: {ANALYSIS_HINT}") from None
+        raise FerEdgeError(f"this needs pandas: {analysis_hint()}") from None
     return pandas
-
-
-def _row(record: dict, labels: list[str]) -> dict:
-    """A `--jsonl` record (or FrameFaces.to_records item) as a flat row of the CSV's columns."""
-    x, y, w, h = record["box"]
-    row = {"frame": record.get("frame"), "time": record.get("time"), "image": record.get("image"),
-           "track": record["track"], "x": x, "y": y, "w": w, "h": h, "label": record["label"],
-           "score": record["score"], "detection": record["detection"]}
-    scores = record.get("scores") or {}
-    for name in labels:
-        row[name] = scores.get(name)
-    return row
 
 
 def _frame_records(items: Iterable) -> tuple[list[dict], list[str]]:
     """Records and the label order from FrameFaces, Faces or record dicts."""
-    from fer_edge.edge.pipeline import Face
-    from fer_edge.edge.stream import FrameFaces
-
     records, labels = [], None
     for item in items:
-        if isinstance(item, FrameFaces):
+        if isinstance(item, FrameResult):
             records.extend(item.to_records())
             faces = item.faces
         elif isinstance(item, Face):
@@ -75,7 +63,7 @@ def _frame_records(items: Iterable) -> tuple[list[dict], list[str]]:
 def frame_dataframe(rows: list[dict], labels: list[str]) -> "pandas.DataFrame":
     """The rows in the CSV's column order; `image` only where some row names one, `time` as floats."""
     pd = import_pandas()
-    columns = [*PLACE_COLUMNS, *VERDICT_COLUMNS, *labels]
+    columns = result_columns(labels)
     df = pd.DataFrame(rows, columns=columns)
     if df["image"].isna().all():
         df = df.drop(columns="image")
@@ -91,7 +79,7 @@ def to_dataframe(items: Iterable) -> "pandas.DataFrame":
     """One row per face: from `stream()`'s FrameFaces (with frame and time), `recognize()`'s Faces,
     or `--jsonl` records. Columns as `fer-edge run --csv` writes them."""
     records, labels = _frame_records(items)
-    return frame_dataframe([_row(r, labels) for r in records], labels)
+    return frame_dataframe([flat_row(r, labels) for r in records], labels)
 
 
 def analyze(video: str | os.PathLike, *, progress: bool | None = None, max_frames: int | None = None,
@@ -124,7 +112,7 @@ def analyze(video: str | os.PathLike, *, progress: bool | None = None, max_frame
     finally:
         bar.close()
     labels = labels or list(EMOTIONS)
-    return frame_dataframe([_row(r, labels) for r in rows], labels)
+    return frame_dataframe([flat_row(r, labels) for r in rows], labels)
 
 
 def _float_or_none(text: str) -> float | None:
@@ -141,7 +129,7 @@ def read_results(path: str | os.PathLike) -> "pandas.DataFrame":
             if head == "{":
                 records = [json.loads(line) for line in fh if line.strip()]
                 labels = list(records[0]["scores"]) if records else list(EMOTIONS)
-                return frame_dataframe([_row(r, labels) for r in records], labels)
+                return frame_dataframe([flat_row(r, labels) for r in records], labels)
             reader = csv.DictReader(fh)
             fields = reader.fieldnames or []
             labels = [f for f in fields if f not in PLACE_COLUMNS and f not in VERDICT_COLUMNS]
@@ -179,21 +167,6 @@ def timeline_axis(df: "pandas.DataFrame") -> tuple[str, str]:
     return "frame", "frame"
 
 
-def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None, *, tracks: int = 6,
-                  min_frames: int = 1):
-    """Each track's expression scores over time, one panel per track (the `tracks` longest with at
-    least `min_frames` frames), in the overlay's colours. Saved to `path` (.png, .svg, .pdf) when
-    given; returns the matplotlib Figure."""
-    from fer_edge.result_plots import timeline_figure
-
-    fig = timeline_figure(df, tracks=tracks, min_frames=min_frames)
-    if path is not None:
-        from fer_edge.result_plots import save_figure
-
-        save_figure(fig, path)
-    return fig
-
-
 def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
     """Per track: frames, first and last time (or frame), the expression it shows most, and its share
     of the track's frames; the share of frames in each expression."""
@@ -215,3 +188,19 @@ def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
     elif len(table):  # seconds, to the hundredth as the timeline shows them
         table[["from", "to"]] = table[["from", "to"]].round(2)
     return table
+
+
+def is_pictures(df: "pandas.DataFrame") -> bool:
+    """Results of photos (each row names its picture): no tracks over time to draw."""
+    return "image" in df and df["image"].notna().all() and len(df) > 0
+
+
+def picture_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
+    """Per picture, in the order the run read them: its faces and the label of each, left to right."""
+    pd = import_pandas()
+    rows = []
+    for name, part in df.groupby("image", sort=False):
+        part = part.sort_values("x")
+        rows.append({"picture": name, "faces": len(part),
+                     "labels": ", ".join(f"{label} {score:.2f}" for label, score in zip(part["label"], part["score"]))})
+    return pd.DataFrame(rows, columns=["picture", "faces", "labels"])

@@ -7,10 +7,6 @@ class FerEdgeError(Exception):
     exit_code = 1
 
 
-class NotImplementedYet(FerEdgeError):
-    exit_code = 2
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP (systemd stopping a service, `timeout`, a closed SSH session): handled as
     Ctrl-C is, so a run keeps its outputs and training saves its checkpoint; the exit status is

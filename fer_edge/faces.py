@@ -17,13 +17,21 @@ FER_SIZE = 48
 # Fraction of the detector box's side added on each side before cropping, so that the detector
 # box sits inside the crop the way the face sits inside a FER2013 image: the median measured by
 # benchmarks/calibrate_crop_margin.py (BlazeFace short-range on 1000 FER2013 Training images: 0.081 with
-# the LiteRT decoding of edge/blazeface.py, 0.082 with MediaPipe's runtime).
+# the LiteRT decoding of edge/detect/blazeface.py, 0.082 with MediaPipe's runtime).
 DEFAULT_MARGIN = 0.08
 # Vertical move of the crop centre, as a fraction of the box height (negative = up). BlazeFace's box
 # centre sits lower on the face than the centre of a FER2013 image (more chin, less forehead);
 # the same script measures it (median 0.110 of the box height, 0.106 with MediaPipe's runtime;
 # crop/FER-image IoU 0.72 -> 0.78).
 DEFAULT_SHIFT = -0.11
+# YuNet's box is taller than BlazeFace's (w/h 0.78) and its height already spans the FER2013 image,
+# its centre on the image's: the same script with --detector yunet measures margin -0.008
+# (IQR -0.061..0.043) and shift -0.008, crop/FER-image IoU 0.78. BlazeFace's constants on YuNet's
+# boxes would crop 1.18x too wide and 0.1 box heights too high: expression accuracy 0.5936 against
+# 0.6464 with these (benchmarks/crop_accuracy.py, 2000 PublicTest faces; BlazeFace's own: 0.6521).
+# edge/detect/yunet.py's detector crops with these.
+YUNET_MARGIN = -0.01
+YUNET_SHIFT = -0.01
 
 
 def square_box(box: tuple[float, float, float, float], margin: float = DEFAULT_MARGIN,

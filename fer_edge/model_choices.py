@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_edge.edge.flip import check_tta
+from fer_edge.tta import check_tta
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import models_dir
 

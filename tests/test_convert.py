@@ -13,7 +13,7 @@ from fer_edge.convert.converter import MODES, convert_keras
 from fer_edge.convert.tflite_info import batch_resizable, integer_only_problems, io_quantization
 from fer_edge.data.cache import load
 from fer_edge.data.sampling import stratified_indices
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.classifier import FaceClassifier
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import faces_batch
 from fer_edge.labels import EMOTIONS

@@ -14,7 +14,7 @@ from convert_fixtures import convert_data, small_data, tiny_models  # noqa: F401
 
 from fer_edge.cli import cli
 from fer_edge.data.cache import load
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.classifier import FaceClassifier
 from fer_edge.faces import faces_batch
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

@@ -14,9 +14,10 @@ from click.testing import CliRunner
 from edge_fixtures import REPO, edge_model, edge_models, fake_webcam, media  # noqa: F401 (fixtures)
 
 from fer_edge.cli import cli
-from fer_edge.edge.bench_source import LoopedSource, letterbox, parse_size
-from fer_edge.edge.bench_stats import latency_ms
-from fer_edge.edge.pipeline import STAGES
+from fer_edge.edge.bench.looped import LoopedSource, parse_size
+from fer_edge.edge.sources import letterbox
+from fer_edge.edge.bench.stats import latency_ms
+from fer_edge.edge.results import STAGES
 from fer_edge.edge.sources import PrefetchReader, open_source
 from fer_edge.errors import FerEdgeError
 
@@ -25,7 +26,8 @@ STAT_KEYS = {"median_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms"}
 
 
 def invoke(*args):
-    result = CliRunner(env={"DISPLAY": None, "WAYLAND_DISPLAY": None}).invoke(cli, ["bench", *map(str, args)])
+    result = CliRunner(env={"DISPLAY": None, "WAYLAND_DISPLAY": None, "COLUMNS": "80"}).invoke(
+        cli, ["bench", *map(str, args)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     return result
@@ -59,6 +61,7 @@ def test_json_has_the_issue_fields(video_report):
     check_stats(rep["classify_per_face_ms"])
     assert rep["stages"]["detect"]["median_ms"] > 0 and rep["stages"]["draw"]["median_ms"] > 0
     assert rep["faces_per_s"] > 0 and rep["cpu_percent"] > 0
+    assert rep["detector"] == "yunet" and rep["detect_every"] == 4  # the default detector and its frame loop
 
 
 def test_counts_frames_and_faces_of_a_looped_letterboxed_video(video_report):
@@ -93,7 +96,7 @@ def test_startup_is_a_fresh_run_process(video_report):
 def test_startup_runs_the_installed_fer_edge_even_beside_a_folder_named_fer_edge(tmp_path, monkeypatch, edge_model):
     """From a source checkout (or any folder holding a fer_edge/), `python -m fer_edge` would import
     that folder instead of the installed package; the start-up run must not."""
-    from fer_edge.edge.bench_startup import measure_startup
+    from fer_edge.edge.bench.startup import measure_startup
 
     (tmp_path / "fer_edge").mkdir()
     (tmp_path / "fer_edge" / "__init__.py").write_text("raise ImportError('the decoy package was imported')\n")
@@ -111,7 +114,9 @@ def test_table_lists_every_stage_and_configuration(edge_model):
         assert stage in out
     assert "threads 1, capture thread off: 8 frames, 8 faces" in out
     assert "threads 2, capture thread off: 8 frames, 8 faces" in out
-    assert "load average" in out and "not measured (--startup-runs 0)" in out
+    assert "load average" in " ".join(out.split()) and "not measured (--startup-runs 0)" in out
+    assert "detector yunet, on every 4 frames (boxes held between)" in " ".join(out.split())
+    assert max(map(len, out.splitlines())) <= 80  # its title and machine lines were up to 134
 
 
 def test_single_image_repeated_without_draw(edge_model):
@@ -181,10 +186,14 @@ def test_classify_only_finds_every_model_in_a_folder_but_the_detector(tmp_path, 
     r = invoke("--classify-only", "--model", tmp_path, "--frames", 3, "--threads", 1)
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert any("edge_test_grey_int8.tflite" in ln and "48x48x1" in ln for ln in lines)
-    assert any("edge_test_rgb_int8.tflite" in ln and "64x64x3" in ln for ln in lines)
+    assert any("edge_test_grey_int8" in ln and "48x48x1" in ln for ln in lines)
+    assert any("edge_test_rgb_int8" in ln and "64x64x3" in ln for ln in lines)
     assert "face_detection" not in r.stdout and "no_sidecar" not in r.stdout
-    assert "batch 1 median ms/face" in r.stdout and "batch 8 median ms/face" in r.stdout
+    rule = next(i for i, ln in enumerate(lines) if ln.startswith("----"))
+    top = max(i for i in range(rule) if not lines[i].strip()) + 1
+    header_words = " ".join(lines[top:rule]).split()  # the header, wrapped over several lines
+    assert header_words.count("batch") == 2 and header_words.count("ms/face") == 2 and "(.tflite)" in header_words
+    assert max(map(len, lines)) <= 80  # an 80-column terminal: the table was 90 wide
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -275,7 +284,7 @@ def test_prefetch_reader_hands_source_errors_to_the_consumer():
 
 @pytest.mark.skipif(not os.path.exists("/proc/cpuinfo"), reason="Linux only")
 def test_machine_names_the_cpu():
-    from fer_edge.edge.bench_stats import machine
+    from fer_edge.machine import machine
 
     m = machine()
     assert m["cpu"] and m["cores"] >= 1
@@ -326,7 +335,7 @@ def test_compare_script_runs_both_sides(tmp_path, edge_model):
 
 
 def test_startup_run_asks_a_camera_for_the_bench_size():
-    from fer_edge.edge.bench_startup import startup_command
+    from fer_edge.edge.bench.startup import startup_command
 
     cmd = startup_command("0", None, [], 2, 0.5, (640, 480))
     assert cmd[cmd.index("--camera") + 1] == "0" and cmd[cmd.index("--resolution") + 1] == "640x480"

@@ -1,4 +1,4 @@
-"""BlazeFace decoded on LiteRT (edge/blazeface.py, edge/detector.py): each step on its own, and the
+"""BlazeFace decoded on LiteRT (edge/detect/blazeface.py, edge/detect/): each step on its own, and the
 whole detector against MediaPipe's Tasks FaceDetector, the reference implementation, on every photo
 and sampled frames of every video in the shared media (skipped where mediapipe is not installed)."""
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from edge_fixtures import MEDIA
 
-from fer_edge.edge import blazeface
-from fer_edge.edge.detector import FaceDetector
+from fer_edge.edge.detect import blazeface
+from fer_edge.edge.detect import FaceDetector
 from fer_edge.edge.tracker import iou_matrix
 
 VIDEO_STEP = 5  # every 5th frame of each video: ~190 frames over the four shared clips
@@ -145,7 +145,7 @@ def as_mediapipe_reports(box: tuple[float, float, float, float], width: int, hei
 
 @needs_mediapipe
 def test_same_faces_boxes_and_scores_as_mediapipe_on_all_shared_media():
-    from fer_edge.edge.detector import make_detector
+    from fer_edge.edge.detect import make_detector
 
     ours, reference = FaceDetector(), make_detector("mediapipe")
     frames = _shared_frames()
@@ -177,7 +177,7 @@ def test_device_side_detection_never_loads_mediapipe():
 
     proc = run_python(
         "import sys, cv2\n"
-        "from fer_edge.edge.detector import FaceDetector\n"
+        "from fer_edge.edge.detect import FaceDetector\n"
         "print(len(FaceDetector().detect(cv2.imread('samples/astronaut.jpg'))))\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'mediapipe'], 'mediapipe loaded'\n")
     assert proc.returncode == 0, proc.stderr[-2000:]

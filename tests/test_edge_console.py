@@ -7,7 +7,7 @@ from edge_fixtures import run_python
 
 
 def run_child(body: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    code = "import os, sys\nfrom fer_edge.edge.console import native_stderr_held, quiet_native_stderr, held_text\n" + body
+    code = "import os, sys\nfrom fer_edge.console import native_stderr_held, quiet_native_stderr, held_text\n" + body
     env = {k: v for k, v in os.environ.items() if k != "FER_EDGE_NATIVE_LOGS"} | (env_extra or {})
     return run_python(code, env, timeout=60)
 

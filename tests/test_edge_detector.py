@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from edge_fixtures import media, run_python
 
-from fer_edge.edge.detector import FaceDetector, expected_sha256, make_detector
+from fer_edge.edge.detect import FaceDetector, expected_sha256, make_detector
 from fer_edge.errors import FerEdgeError
 from fer_edge.paths import default_model, face_detector_model
 
@@ -121,7 +121,7 @@ def test_detector_import_does_not_load_tensorflow_but_leaves_it_importable():
     """mediapipe would import all of TensorFlow; edge.detector keeps it out and stays harmless to hosts."""
     code = (
         "import sys\n"
-        "from fer_edge.edge.detector import make_detector\n"
+        "from fer_edge.edge.detect import make_detector\n"
         "d = make_detector('mediapipe'); d.close()\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')], 'TF loaded'\n"
         "assert 'tensorflow' not in sys.modules\n"
@@ -140,7 +140,7 @@ def test_detector_loads_only_face_detection_of_mediapipe_and_a_full_import_still
     detector loads only what face detection needs, and leaves `import mediapipe` intact for others."""
     code = (
         "import sys, numpy as np\n"
-        "from fer_edge.edge.detector import make_detector\n"
+        "from fer_edge.edge.detect import make_detector\n"
         "d = make_detector('mediapipe')\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
         "assert not [m for m in sys.modules if m.startswith(('mediapipe.tasks.python.audio', "

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from edge_fixtures import REPO, edge_models  # noqa: F401 (fixtures)
 
 from fer_edge.cli import cli
-from fer_edge.edge.classifier import FaceClassifier
+from fer_edge.classifier import FaceClassifier
 from fer_edge.edge.ensemble import EnsembleClassifier, load_classifier
 from fer_edge.errors import FerEdgeError
 from fer_edge.modelinfo import read_info, write_info
@@ -161,7 +161,7 @@ def test_bench_classify_only_times_each_model_given(edge_models):
 
 def test_evaluate_reads_a_tflite_s_columns_by_its_metadata_labels(tmp_path, edge_models):
     """`run` names scores from the metadata's labels; `evaluate` must score the same columns."""
-    from fer_edge.evaluation import predict_file
+    from fer_edge.train.evaluation import predict_file
 
     swapped = ["happy", "disgust", "fear", "angry", "sad", "surprise", "neutral"]  # angry and happy trade places
     other = with_changed_metadata(tmp_path, edge_models["grey"], labels=swapped)

@@ -19,7 +19,7 @@ from fer_edge.edge.sources import (
     Source,
     SourceLost,
     open_source,
-    parse_resolution,
+    parse_wxh as parse_resolution,
 )
 from fer_edge.errors import FerEdgeError
 

@@ -21,7 +21,7 @@ from fuzz_strategies import case_folder, fuzz_settings, image_file, mutated
 from fuzz_support import check, count_case, examples
 
 VIDEO_KINDS = [("MJPG", ".avi"), ("mp4v", ".mp4"), ("mp4v", ".mov"), ("MJPG", ".mkv")]
-# Frame sizes `run` refuses to write by design (edge/outputs.py): an intact input may still meet them.
+# Frame sizes `run` refuses to write by design (edge/outputs/): an intact input may still meet them.
 FRAME_SIZE_REFUSALS = ("encoder cannot write",)
 
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from fer_edge.atomic import write_text
-from fer_edge.edge.bench_stats import cpu_model
+from fer_edge.machine import cpu_model
 from fer_edge.train.rundir import teacher_paths
 
 

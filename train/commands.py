@@ -10,43 +10,14 @@ import click
 from fer_edge.atomic import require_output_folder
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
+from fer_edge import defaults
+from fer_edge.train.options import MODEL_NAMES, with_train_options  # noqa: F401 (MODEL_NAMES: read by tests and docs)
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg")
-MODEL_NAMES = ("baseline", "ferlite", "ferfast", "fervgg", "resnet50")  # MODELS keys; kept here so --help needs no Keras
 
 
 @click.command()
-@click.option("--model", "model_name", required=True, type=click.Choice(MODEL_NAMES), help="Which model to build.")
-@click.option("--data", required=True, type=click.Path(), help="fer2013.csv, fer2013.tar.gz, an image folder or a prepared .npz.")
-@click.option("--epochs", default=60, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--out", default=None, type=click.Path(), help="Run directory [default: runs/<model>].")
-@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2 ** 32 - 1))  # numpy's seed range
-@click.option("--augment/--no-augment", default=True, show_default=True, help="Mirror, crop, shift, rotate, brightness/contrast.")
-@click.option("--aug-strength", default=1.0, show_default=True, type=click.FloatRange(0.05, 3.0),
-              help="Scale every augmentation range (rotation, shift, zoom, brightness, contrast).")
-@click.option("--lr", "learning_rate", default=1e-3, show_default=True, type=float, help="Peak learning rate (cosine schedule with warm-up).")
-@click.option("--class-weight", default="sqrt", show_default=True, type=click.Choice(["sqrt", "balanced", "none"]),
-              help="Loss weight per class against FER2013's imbalance.")
-@click.option("--label-smoothing", default=0.1, show_default=True, type=click.FloatRange(0, 0.5))
-@click.option("--patience", default=15, show_default=True, type=click.IntRange(min=1), help="Early stopping: epochs without a better PublicTest accuracy.")
-@click.option("--weights", default=None, help="resnet50 only: 'vggface:FILE' (rcmalli no-top ResNet50 .h5, sha256-checked) or 'none'.")
-@click.option("--width", default=None, type=click.IntRange(min=8), help="ferlite: base channel width [32]; ferfast: channels of its two 6x6 convolutions [128]; fervgg: first stage's channels [48].")
-@click.option("--teacher", multiple=True, type=click.Path(),
-              help="Distil from this .keras teacher's probabilities; repeat it to distil from the mean of several (an ensemble).")
-@click.option("--online-teacher", is_flag=True,
-              help="Teachers see each augmented batch with the student (slower, consistent targets) instead of precomputed clean faces.")
-@click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term.")
-@click.option("--temperature", default=4.0, show_default=True, type=click.FloatRange(min=1))
-@click.option("--mixup", default=0.0, show_default=True, type=click.FloatRange(0, 10),
-              help="Mixup: blend each face and its targets with another's, weight ~ Beta(a, a); 0 is off, 0.2-0.4 is usual.")
-@click.option("--init", default=None, type=click.Path(), help="Start from this .keras model's weights (fine-tuning, e.g. with --no-augment and a lower --lr).")
-@click.option("--reparam", is_flag=True,
-              help="ferfast: train with RepVGG branches (3x3 + 1x1 + identity), folded into the plain model at the end.")
-@click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution).")
-@click.option("--limit", default=None, type=click.IntRange(min=1), help="Use only the first N rows of each split (quick checks).")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@with_train_options
 def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_strength, learning_rate, class_weight,
           label_smoothing, patience, weights, width, teacher, online_teacher, alpha, temperature, mixup, init, reparam, distribute, limit, quiet) -> None:
     """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
@@ -58,7 +29,9 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
     try:
         import_keras()
     except ImportError:
-        raise FerEdgeError("training needs Keras and TensorFlow: pip install 'fer-edge[train]'") from None
+        from fer_edge.keras_files import host_extra_hint
+
+        raise FerEdgeError(f"training needs Keras and TensorFlow: {host_extra_hint()}") from None
     from fer_edge.train.trainer import TrainConfig, train_model
 
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
@@ -76,8 +49,16 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
         else:
             click.echo(f"\ninterrupted before the first epoch ended: nothing to resume in {cfg.out}", err=True)
         raise SystemExit(getattr(exc, "exit_code", 130))
-    click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} (best epoch {result['best_epoch']}"
-               f" of {result['epochs_run']}), saved {result['final']}")
+    scored = f"{result['n']:,} PublicTest faces"
+    if result["n"] < result["split_faces_total"]:
+        scored = f"the first {result['n']:,} of the {result['split_faces_total']:,} PublicTest faces"
+    click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} on {scored} (best epoch "
+               f"{result['best_epoch']} of {result['epochs_run']}), saved {result['final']}")
+    if result.get("limit"):
+        click.echo(f"a quick try: trained on {result['train_faces']:,} of the {result['train_faces_total']:,} Training "
+                   f"faces for {result['epochs_run']} epoch{'s' if result['epochs_run'] != 1 else ''}. It shows that the "
+                   "data, training, the run folder and the plots work; its model is no use (chance is 14%, the shipped "
+                   "ferfast 68%): train without --limit for one to use.")
 
 
 def _given_on_command_line() -> dict[str, str]:
@@ -93,13 +74,13 @@ def _given_on_command_line() -> dict[str, str]:
                    "NAME` runs it (its files and test-time augmentation); or a model file, as MODEL.")
 @click.option("--data", required=True, type=click.Path(), help="fer2013.csv, fer2013.tar.gz, an image folder or a prepared .npz.")
 @click.option("--split", default="PublicTest", show_default=True, help="Any split present: Training, PublicTest, PrivateTest, Test.")
-@click.option("--tta", type=click.Choice(["none", "flip"]), default=None,
+@click.option("--tta", type=click.Choice(defaults.TTA_CHOICES), default=None,
               help="Test-time augmentation: average with the mirrored face.  [default: the choice's own (best: "
                    "flip); none for MODEL files]")
 @click.option("--plot", type=click.Path(), default=None,
               help="Write the confusion matrix as a picture (.png, .pdf, .svg or .jpg).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="LiteRT threads for .tflite models.")
+@click.option("--threads", default=defaults.THREADS, show_default=True, type=click.IntRange(min=1), help="LiteRT threads for .tflite models.")
 def evaluate(models, named, data, split, tta, plot, as_json, threads) -> None:
     """Accuracy, macro-F1, per-class precision/recall and confusion matrix of MODEL(S) on a split.
 
@@ -107,7 +88,7 @@ def evaluate(models, named, data, split, tta, plot, as_json, threads) -> None:
     (LiteRT only). Several MODELs are evaluated as an ensemble: their probabilities are averaged.
     --model NAME (fast, accurate, best) evaluates a shipped choice without typing its files.
     """
-    from fer_edge.evaluation import evaluate_models, format_report
+    from fer_edge.train.evaluation import evaluate_models, format_report
     from fer_edge.model_choices import resolve_models
 
     if not models and not named:
@@ -126,3 +107,8 @@ def evaluate(models, named, data, split, tta, plot, as_json, threads) -> None:
 
         plot_confusion(report["confusion"], plot, f"{report['model']} on {split}: accuracy {report['accuracy']:.4f}")
     click.echo(json.dumps(report) if as_json else format_report(report))
+    if not as_json:
+        from fer_edge.quick_try import quick_try_note
+
+        for note in filter(None, map(quick_try_note, choice.paths)):
+            click.echo(note)

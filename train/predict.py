@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_edge.edge.flip import flip_averaged  # the one definition of flip TTA, as the runtime's
+from fer_edge.tta import flip_averaged  # the one definition of flip TTA, as the runtime's
 from fer_edge.train.batches import to_model_input
 
 

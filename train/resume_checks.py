@@ -72,10 +72,9 @@ def _outside_option_ranges(saved: dict) -> list[str]:
     numpy cannot take, an unknown class weighting), and the two fields it has no range for."""
     import click
 
-    from fer_edge.train.commands import train
+    from fer_edge.train.options import train_params
 
-    params = {p.name: p for p in train.params}
-    params["model"] = params.pop("model_name")
+    params = train_params()
     problems = []
     for name, value in saved.items():
         param = params.get(name)
