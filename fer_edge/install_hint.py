@@ -1,4 +1,4 @@
-"""What to type to add an extra (analysis, train) to this install. `pip install "fer-edge[analysis]"`
+"""What to type to add an extra (analysis, events, train) to this install. `pip install "fer-edge[analysis]"`
 names a package nothing publishes; what works depends on how fer-edge was installed: from a
 checkout (editable or not), its path with the extra; otherwise the extra's own packages, as this
 install's metadata lists them."""
@@ -27,10 +27,12 @@ def extra_hint(extra: str) -> str:
     """The pip command that adds `extra` to the fer-edge this Python runs."""
     from importlib import metadata
 
-    try:
-        dist = metadata.distribution(DIST)
-    except metadata.PackageNotFoundError:  # run from a source tree without an install
+    # The first installed copy on the path; not the fer_edge.egg-info that a build leaves in a checkout
+    # (found first when Python runs from the checkout), which says nothing of how it was installed.
+    found = list(metadata.distributions(name=DIST))
+    if not found:  # run from a source tree without an install
         return f'{_pip()} install -e ".[{extra}]" (in the fer-edge checkout)'
+    dist = next((d for d in found if not str(getattr(d, "_path", "")).endswith(".egg-info")), found[0])
     try:
         origin = json.loads(dist.read_text("direct_url.json") or "{}")
     except ValueError:

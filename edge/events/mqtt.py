@@ -25,7 +25,6 @@ from fer_edge.edge.events.queue import EventQueue
 from fer_edge.edge.events.schema import FACE_TYPES, state_event
 from fer_edge.errors import FerEdgeError
 
-INSTALL_HINT = 'pip install "fer-edge[events]"'
 DEFAULT_PREFIX = "fer-edge"
 INFLIGHT = 20  # paho's own default of unacknowledged QoS 1 messages; beyond it paho would queue without bound
 KEEPALIVE = 15  # seconds: a vanished broker is noticed within 1.5 x this, and the will sent as soon
@@ -39,7 +38,9 @@ def import_paho():
     try:
         import paho.mqtt.client as client
     except ImportError:
-        raise FerEdgeError(f"--mqtt needs paho-mqtt: {INSTALL_HINT}") from None
+        from fer_edge.install_hint import extra_hint
+
+        raise FerEdgeError(f"--mqtt needs paho-mqtt: {extra_hint('events')}") from None
     return client
 
 

@@ -26,7 +26,7 @@ def event_options(command):
         click.option("--mqtt", metavar="mqtt[s]://HOST[:PORT][/PREFIX]",
                      help="Publish events (a face appears, its expression changes, it leaves; a summary every "
                           "--event-interval; the device's state) to an MQTT broker, under PREFIX/DEVICE "
-                          "(docs/events.md). Needs paho-mqtt: pip install \"fer-edge[events]\"."),
+                          "(docs/events.md). Needs paho-mqtt (the events extra)."),
         click.option("--mqtt-ca", metavar="FILE", help="CA certificate(s) that signed the broker's (mqtts://).  "
                      "[default: the system's]"),
         click.option("--mqtt-cert", metavar="FILE", help="Client certificate for the broker (mqtts://)."),
