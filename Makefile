@@ -21,7 +21,7 @@ demo: setup-edge
 setup: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[train,test,analysis]"
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[train,test,analysis,events]"
 	# MediaPipe only as the reference the LiteRT BlazeFace is tested against (tests skip without it);
 	# --no-deps: its requirements would add opencv-contrib-python beside opencv-python-headless.
 	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps "mediapipe==1.2.3"

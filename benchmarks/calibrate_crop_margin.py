@@ -13,8 +13,10 @@ on the box.
 Measured (1000 Training images, defaults, BlazeFace on LiteRT): 99.6% detected, margin 0.081
 (IQR 0.037..0.152), box centre 0.090 of the side below the image centre, shift -0.110 box heights;
 MediaPipe's own runtime (--detector mediapipe, whole-pixel boxes): margin 0.082, centre 0.086 below,
-shift -0.106. The margin grows when the face is small in the frame (MediaPipe's runtime, grey border:
-0.089 at --pad 1.0, 0.123 at --pad 1.5).
+shift -0.106. YuNet (--detector yunet): 98.2% detected, margin -0.008 (IQR -0.061..0.043), centre 0.008
+below, shift -0.008, box w/h 0.78, IoU 0.777 (fer_edge.faces.YUNET_MARGIN, YUNET_SHIFT). The margin
+grows when the face is small in the frame (MediaPipe's runtime, grey border: 0.089 at --pad 1.0, 0.123
+at --pad 1.5).
 
     python benchmarks/calibrate_crop_margin.py /path/to/fer2013.tar.gz [-n 1000] [--split Training]
 """
@@ -44,7 +46,7 @@ BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT_101,
 
 
 def measure(images: np.ndarray, scale: int, pad: int, min_confidence: float,
-            border: str = "grey", detector: str = DETECTORS[0]) -> dict[str, np.ndarray]:
+            border: str = "grey", detector: str = "blazeface") -> dict[str, np.ndarray]:
     side = FER_SIZE * scale
     margins, dx, dy, aspect, scores, boxes = [], [], [], [], [], []
     with make_detector(detector, min_confidence) as det:
@@ -84,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pad", type=float, default=0.5, help="border per side, as a fraction of the image side")
     ap.add_argument("--border", choices=sorted(BORDERS), default="grey", help="how the border is filled")
     ap.add_argument("--min-confidence", type=float, default=0.5)
-    ap.add_argument("--detector", choices=DETECTORS, default=DETECTORS[0],
-                    help="the runtime's detector, or MediaPipe's own (whole-pixel boxes) to compare")
+    ap.add_argument("--detector", choices=DETECTORS, default="blazeface",
+                    help="the detector whose boxes to calibrate (each has its own constants in fer_edge.faces); "
+                         "mediapipe: BlazeFace through MediaPipe's runtime (whole-pixel boxes), to compare")
     args = ap.parse_args(argv)
 
     part = load(args.data).split(args.split)

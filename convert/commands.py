@@ -28,9 +28,12 @@ from fer_edge.options import given_on_command_line
               help="Single-face invokes timed per file and thread count (0: skip latency).")
 @click.option("--per-tensor", is_flag=True,
               help="int8: one weight scale per tensor instead of per channel (smaller file, may cost accuracy).")
+@click.option("--normalize", type=click.Choice(["standardize"]), default=None,
+              help="The per-crop normalisation the model was trained with (train/field_views.py --normalize): "
+                   "declared in the metadata, applied to calibration and report faces and at run time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_split, output, latency_runs,
-            per_tensor, as_json) -> None:
+            per_tensor, normalize, as_json) -> None:
     """Convert a trained MODEL.keras to TFLite and report float vs converted side by side.
 
     Writes OUT.tflite, OUT.meta.json (labels, input size and channels, preprocessing, quantisation:
@@ -50,11 +53,18 @@ def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_sp
 
     report = run_convert(model, chosen[0] if chosen else "float32", data=data, samples=samples, seed=seed,
                          eval_split=eval_split, output=output, latency_runs=latency_runs, per_tensor=per_tensor,
-                         progress=not as_json)
+                         progress=not as_json, normalize=normalize)
     if as_json:
         click.echo(json.dumps(report))
         return
     click.echo(format_report(report))
+    from fer_edge.quick_try import quick_try_note
+
+    note = quick_try_note(model)
+    if note and "targets" in report:  # a 2-epoch model misses targets set for trained ones: not a fault
+        click.echo(f"{note}; the targets are for fully trained models")
+    elif note:
+        click.echo(note)
     click.echo(f"wrote {report['files']['tflite']} (+ {', '.join(report['files'][k] for k in ('metadata', 'report'))})")
 
 

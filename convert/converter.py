@@ -132,7 +132,7 @@ def write_model(data: bytes, out: str | os.PathLike, info: ModelInfo) -> ModelIn
 
 def convert_keras(model, mode: str, out: str | os.PathLike, calib_images=None, *, name: str | None = None,
                   source: str | None = None, per_tensor: bool = False, calibration: dict | None = None,
-                  saved_model: str | None = None, progress: bool = False) -> ModelInfo:
+                  saved_model: str | None = None, progress: bool = False, normalize: str | None = None) -> ModelInfo:
     """Convert `model` (a .keras path or a loaded Keras model) to `out` with its `.meta.json`.
 
     calib_images: int8 only, faces in any form fer_edge.faces.faces_batch accepts, e.g. FER2013's
@@ -140,6 +140,8 @@ def convert_keras(model, mode: str, out: str | os.PathLike, calib_images=None, *
     name, source: recorded in the sidecar (default: the file's stem without suffixes, its file name).
     calibration: provenance recorded in the sidecar (e.g. split, samples, seed).
     saved_model: a folder written by export_saved_model for this model, to skip a second export.
+    normalize: the per-crop normalisation the model was trained with (fer_edge.faces.NORMALIZATIONS):
+    declared in the sidecar, and applied to the calibration faces.
     """
     from fer_edge.convert.keras_model import load_keras_model, model_geometry, model_name
 
@@ -151,7 +153,7 @@ def convert_keras(model, mode: str, out: str | os.PathLike, calib_images=None, *
     size, channels = model_geometry(model, name)
     if mode == "int8" and calib_images is None:
         raise FerEdgeError("int8 conversion needs calibration images (--data)")
-    calib = faces_batch(calib_images, size, channels) if mode == "int8" else None
+    calib = faces_batch(calib_images, size, channels, normalize) if mode == "int8" else None
     with tempfile.TemporaryDirectory(prefix="fer-edge-savedmodel-") as tmp:
         if saved_model is None:
             saved_model = os.path.join(tmp, "saved_model")
@@ -162,5 +164,6 @@ def convert_keras(model, mode: str, out: str | os.PathLike, calib_images=None, *
         quant = {"weights": "per-tensor" if per_tensor else "per-channel"}
         if calibration:
             quant["calibration"] = calibration
-    info = ModelInfo(name=name, input_size=size, channels=channels, precision=mode, quantization=quant, source=source)
+    info = ModelInfo(name=name, input_size=size, channels=channels, precision=mode, quantization=quant, source=source,
+                     normalize=normalize)
     return write_model(data, out, info)

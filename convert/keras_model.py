@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.keras_files import HOST_EXTRA_HINT, check_keras_file, import_keras, load_keras_file
+from fer_edge.keras_files import check_keras_file, host_extra_hint, import_keras, load_keras_file
 from fer_edge.labels import EMOTIONS, NUM_CLASSES
 
 __all__ = ["check_keras_file", "load_keras_model", "model_geometry", "model_name"]
@@ -24,7 +24,7 @@ def load_keras_model(path: str | os.PathLike):
     try:
         keras = import_keras()
     except ImportError as exc:  # found but not importable (TensorFlow missing behind Keras)
-        raise FerEdgeError(f"converting needs Keras and TensorFlow ({exc}): {HOST_EXTRA_HINT}") from None
+        raise FerEdgeError(f"converting needs Keras and TensorFlow ({exc}): {host_extra_hint()}") from None
     if keras.backend.backend() != "tensorflow":
         raise FerEdgeError(f"conversion needs Keras' TensorFlow backend, not {keras.backend.backend()!r}"
                            " (unset KERAS_BACKEND)")

@@ -21,14 +21,15 @@ LATENCY_THREADS = (1, 2)
 CHUNK = 256
 
 
-def keras_probabilities(model, images: np.ndarray, progress: bool = False) -> np.ndarray:
-    """Float model probabilities for (N, 48, 48) FER2013 images, prepared by fer_edge.faces."""
+def keras_probabilities(model, images: np.ndarray, progress: bool = False, normalize: str | None = None) -> np.ndarray:
+    """Float model probabilities for (N, 48, 48) FER2013 images, prepared by fer_edge.faces (with the
+    normalisation the converted file declares)."""
     from fer_edge.convert.keras_model import model_geometry
 
     size, channels = model_geometry(model)
     out = []
     for start in tqdm(range(0, len(images), CHUNK), desc="keras float", unit=" batches", disable=not progress, leave=False):
-        x = faces_batch(images[start : start + CHUNK], size, channels).astype(np.float32)
+        x = faces_batch(images[start : start + CHUNK], size, channels, normalize).astype(np.float32)
         out.append(np.asarray(model.predict_on_batch(x), dtype=np.float32))
     return np.concatenate(out)
 
@@ -75,7 +76,7 @@ def build_report(model, files: dict[str, str | os.PathLike], mode: str, eval_ima
         report["size_ratio"] = round(report["size_bytes"]["float32"] / report["size_bytes"][mode], 4)
     if eval_images is not None and eval_labels is not None and len(eval_labels):
         labels = np.asarray(eval_labels)
-        float_pred = keras_probabilities(model, eval_images, progress).argmax(axis=1)
+        float_pred = keras_probabilities(model, eval_images, progress, info.normalize).argmax(axis=1)
         conv_pred = tflite_probabilities(files[mode], eval_images, progress=progress).argmax(axis=1)
         float_acc, conv_acc = float((float_pred == labels).mean()), float((conv_pred == labels).mean())
         report.update({

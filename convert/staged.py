@@ -47,7 +47,7 @@ def _calibration_indices(dataset, data: str, samples: int, seed: int):
 
 def run_convert(model: str, mode: str, data: str | None = None, samples: int = 500, seed: int = 0,
                 eval_split: str = "PublicTest", output: str | None = None, latency_runs: int = 200,
-                per_tensor: bool = False, progress: bool = False) -> dict:
+                per_tensor: bool = False, progress: bool = False, normalize: str | None = None) -> dict:
     """Convert `model` to `mode`, report against float32, write `<out>`, its `.meta.json` and
     `.convert.json`; returns the report (with the paths written under "files")."""
     from fer_edge.convert.converter import MODES
@@ -93,13 +93,13 @@ def run_convert(model: str, mode: str, data: str | None = None, samples: int = 5
             calibration = {"split": CALIBRATION_SPLIT, "samples": int(len(idx)), "seed": seed, "data": Path(data).name}
         convert_keras(keras_model, mode, staged[mode], calib_part.images[idx] if idx is not None else None,
                       name=name, source=model_path.name, per_tensor=per_tensor, calibration=calibration,
-                      saved_model=str(saved_model), progress=progress)
+                      saved_model=str(saved_model), progress=progress, normalize=normalize)
         converted = staged[mode]
         if mode != "float32":  # the float32 reference file, for size and latency; not kept
             (staging / "reference").mkdir()
             staged["float32"] = staging / "reference" / f"{out.stem}_float32_reference.tflite"
             convert_keras(keras_model, "float32", staged["float32"], name=name, source=model_path.name,
-                          saved_model=str(saved_model))
+                          saved_model=str(saved_model), normalize=normalize)
         report = build_report(keras_model, staged, mode,
                               eval_part.images if eval_part is not None else None,
                               eval_part.labels if eval_part is not None else None,

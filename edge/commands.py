@@ -8,14 +8,17 @@ import click
 from fer_edge.native_log import native_output_summarised
 from fer_edge import defaults
 from fer_edge.defaults import DETECTORS, TTA_CHOICES, check_one_source
+from fer_edge.detector_choices import help_text  # plain data: --help loads no model code
+from fer_edge.edge.events.options import event_options
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
 SERVE_DEFAULT = f"{defaults.SERVE_HOST}:{defaults.SERVE_PORT}"  # `--serve` alone
-DETECTOR_HELP = ("Face detector: BlazeFace short-range on LiteRT, or the same model through MediaPipe's own runtime "
-                 "(installed separately: pip install --no-deps mediapipe absl-py certifi), for comparison.")
+DETECTOR_HELP = help_text()
 # bench options that only the pipeline measurement uses (--classify-only refuses them)
-PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind")
+PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_runs", "detector_kind", "detect_every")
+DETECT_EVERY_HELP = ("Run the face detector on every Nth video frame and keep its boxes for the frames between "
+                     "(pictures: each one).  [default: the detector's own: yunet 4, the others 1]")
 
 
 @click.command()
@@ -40,7 +43,8 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Show a window (Tk) with boxes, labels and FPS.  [default: --display when a window can be shown: "
                    "DISPLAY names a reachable X server (XWayland on a Wayland desktop) and Tk is installed]")
 @click.option("--output-video", metavar="FILE",
-              help="Write the annotated video (.mp4, .mkv, .mov, .avi); for a single image, a picture (.jpg, .png).")
+              help="Write the annotated video: .mp4, .mov, .mkv (H.264, which every browser and phone plays), .webm "
+                   "(VP9) or .avi (Motion JPEG); for a single image, a picture (.jpg, .png).")
 @click.option("--jsonl", metavar="FILE|-", help="Write one JSON object per face per frame (- = stdout).")
 @click.option("--csv", "csv_path", metavar="FILE", help="Write one CSV row per face per frame.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after this many frames.")
@@ -51,6 +55,7 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
                    "cameras and streams, off for files]")
 @click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=defaults.DETECTOR, show_default=True,
               help=DETECTOR_HELP)
+@click.option("--detect-every", type=click.IntRange(min=1), metavar="N", help=DETECT_EVERY_HELP)
 @click.option("--serve", metavar="[HOST:]PORT", is_flag=False, flag_value=SERVE_DEFAULT,
               help=f"Serve a live view to a browser: the annotated video, each face's scores and timeline, FPS and "
                    f"latency (`--serve` alone: {SERVE_DEFAULT}). An address other than loopback needs an access "
@@ -62,16 +67,18 @@ PIPELINE_ONLY = ("size", "capture_thread", "draw", "min_confidence", "startup_ru
               help="Most video frames a second sent to viewers (JPEG encoding costs CPU only while someone watches).")
 @click.option("--serve-viewers", default=defaults.SERVE_VIEWERS, show_default=True, type=click.IntRange(1, 32),
               help="Most browsers watching at once; more are refused (503) unless one has stopped reading.")
-@click.option("--realtime", is_flag=True,
-              help="Play a video file at its own frame rate, as a camera would deliver it (to watch it with --serve "
-                   "or in the window), not as fast as the pipeline runs.")
+@click.option("--realtime/--fast", default=None,
+              help="--realtime: play a video file at its own frame rate, as a camera would deliver it (to watch it "
+                   "in the window or with --serve); --fast: as fast as the pipeline runs.  [default: --realtime "
+                   "when the window shows a video file, else --fast]")
 @click.option("--fps-in-video", is_flag=True,
               help="Draw the frame rate on --output-video too (the window always shows it; in a file it would cover "
                    "the label of a face in the top-left corner).")
+@event_options  # --mqtt, --webhook and theirs (edge/events/options.py)
 @native_output_summarised()  # FFmpeg's, OpenCV's and LiteRT's own lines: one warning at most
 def run(camera, source, models, tta, threads, min_confidence, smooth, display, output_video, jsonl, csv_path,
-        max_frames, resolution, capture_thread, detector_kind, serve, serve_token, serve_fps, serve_viewers,
-        realtime, fps_in_video) -> None:
+        max_frames, resolution, capture_thread, detector_kind, detect_every, serve, serve_token, serve_fps,
+        serve_viewers, realtime, fps_in_video, **events) -> None:
     """Detect faces and classify their expressions from a camera, a video, a stream or images.
 
     \b
@@ -80,6 +87,7 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     fer-edge run --source clip.mp4 --headless --output-video out.mp4 --jsonl out.jsonl
     fer-edge run --source photos/ --headless --csv faces.csv
     fer-edge run --camera picam --serve            (watch at http://127.0.0.1:8080/)
+    fer-edge run --camera picam --headless --mqtt mqtt://hub.local/fer-edge   (events: docs/events.md)
 
     In the window, q or Esc quits; Ctrl+C stops any run, and files written so far are kept.
     """
@@ -88,10 +96,12 @@ def run(camera, source, models, tta, threads, min_confidence, smooth, display, o
     run_with_options(RunOptions(
         camera=camera, source=source, models=models, tta=tta, threads=threads, min_confidence=min_confidence,
         smooth=smooth, display=display, output_video=output_video, jsonl=jsonl, csv=csv_path, max_frames=max_frames,
-        resolution=resolution, capture_thread=capture_thread, detector=detector_kind, serve=serve,
+        resolution=resolution, capture_thread=capture_thread, detector=detector_kind, detect_every=detect_every,
+        serve=serve,
         serve_token=serve_token, serve_fps=serve_fps, serve_viewers=serve_viewers, realtime=realtime,
         fps_in_video=fps_in_video, serve_only_given=[option for name, option in given_on_command_line().items()
-                                                     if name in ("serve_token", "serve_fps", "serve_viewers")]))
+                                                     if name in ("serve_token", "serve_fps", "serve_viewers")],
+        events=events, given=given_on_command_line()))
 
 
 def _parse_threads(text: str) -> tuple[int, ...]:
@@ -137,9 +147,10 @@ def _parse_threads(text: str) -> tuple[int, ...]:
               help="Time the expression model(s) alone: ms per face at batch 1 and batch 8.")
 @click.option("--detector", "detector_kind", type=click.Choice(DETECTORS), default=defaults.DETECTOR, show_default=True,
               help=DETECTOR_HELP)
+@click.option("--detect-every", type=click.IntRange(min=1), metavar="N", help=DETECT_EVERY_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def bench(camera, source, models, tta, frames, warmup, threads_text, size, capture_thread, draw, min_confidence,
-          startup_runs, classify_only, detector_kind, as_json) -> None:
+          startup_runs, classify_only, detector_kind, detect_every, as_json) -> None:
     """Per-stage latency (median, p95, p99), FPS, faces/s, CPU use, peak memory and start-up time of
     the real pipeline on this device.
 
@@ -178,6 +189,7 @@ def bench(camera, source, models, tta, frames, warmup, threads_text, size, captu
     choice = resolve_models(models, tta)
     opts = BenchOptions(camera=camera, source=source, models=choice.paths, tta=choice.tta, choice=choice.name,
                         frames=frames, threads=threads, capture_thread=capture_thread, size=size_wh, warmup=warmup,
-                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs, detector=detector_kind)
+                        draw=draw, min_confidence=min_confidence, startup_runs=startup_runs, detector=detector_kind,
+                        detect_every=detect_every)
     report = run_bench(opts)
     click.echo(json.dumps(report) if as_json else pipeline_text(report))

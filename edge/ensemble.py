@@ -22,7 +22,7 @@ from fer_edge import defaults
 
 # What members must agree on: (ModelInfo field, how the error message names it).
 SHARED_FIELDS = (("labels", "labels"), ("input_size", "input size"), ("channels", "channels"),
-                 ("crop_margin", "crop margin"), ("crop_shift", "crop shift"))
+                 ("crop_margin", "crop margin"), ("crop_shift", "crop shift"), ("normalize", "normalisation"))
 
 
 def check_agreement(members: Sequence[tuple[Path, ModelInfo]]) -> None:

@@ -1,5 +1,5 @@
 """The one frame loop of `fer-edge run`, `fer-edge bench` and `stream()`: the next frame (timed as
-`capture`), tracks forgotten between unrelated stills, the recognizer, and the overlay when asked
+`capture`; a paced source's hold-back as `wait`, apart), tracks forgotten between unrelated stills, the recognizer, and the overlay when asked
 (timed as `draw`). What each caller does with a frame (write it, show it, measure it, hand it to
 the user) happens between two steps of this generator.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from fer_edge.edge.outputs.draw import annotate
 from fer_edge.edge.recognizer import Recognizer
-from fer_edge.edge.results import FrameResult
+from fer_edge.edge.results import WAIT, FrameResult
 from fer_edge.edge.sources import Frame, Source
 
 
@@ -25,7 +25,7 @@ class Step:
     frame: Frame
     result: FrameResult  # with the frame's image, index, time and name, and every stage's seconds
     annotated: np.ndarray | None  # the overlay on a copy of the frame, when asked for
-    seconds: float  # capture + recognize + draw, less what `excluded` left out
+    seconds: float  # capture + recognize + draw, less what `excluded` left out and any `wait`
     fps: float | None  # smoothed over the whole loop (the caller's work included), for an overlay
 
 
@@ -44,6 +44,7 @@ def recognized_frames(source: Source, recognizer: Recognizer, *, draw: bool = Fa
     frames = iter(source)
     while max_frames is None or count < max_frames:
         before = excluded() if excluded else 0.0
+        waited_before = getattr(source, "waited_s", None)  # a paced source (--realtime) says how long it held back
         t0 = time.perf_counter()
         if previous_start is not None:  # the whole previous turn, the caller's work included
             turn = t0 - previous_start
@@ -55,15 +56,18 @@ def recognized_frames(source: Source, recognizer: Recognizer, *, draw: bool = Fa
         if frame is None:
             return
         skip = (excluded() - before) if excluded else 0.0
+        waited = source.waited_s - waited_before if waited_before is not None else 0.0
         if not source.sequence:
             recognizer.reset()  # unrelated stills: no tracks or smoothing across them
         result = recognizer.process(frame.image)
         result.image, result.index, result.time, result.name = frame.image, frame.index, frame.time, frame.name
-        result.timings["capture"] = t1 - t0 - skip
+        result.timings["capture"] = max(0.0, t1 - t0 - skip - waited)
+        if waited_before is not None:
+            result.timings[WAIT] = waited
         annotated = None
         if draw:
             t2 = time.perf_counter()
             annotated = annotate(frame.image, result.faces, shown_fps if fps_overlay else None)
             result.timings["draw"] = time.perf_counter() - t2
         count += 1
-        yield Step(frame, result, annotated, time.perf_counter() - t0 - skip, shown_fps)
+        yield Step(frame, result, annotated, time.perf_counter() - t0 - skip - waited, shown_fps)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_edge.detector_choices import BY_NAME
 from fer_edge.edge.detect import check_frame, make_detector
 from fer_edge.edge.ensemble import load_classifier
 from fer_edge.edge.pipeline import Pipeline
@@ -50,31 +51,54 @@ class Recognizer:
         are taken as frames of one video: call `reset()` between unrelated pictures.
     tta: "flip" averages each face with its mirror image (twice the classifier time); None keeps the
         model choice's own.
-    detector: "blazeface" (LiteRT, the default) or "mediapipe" (MediaPipe's runtime, if installed).
+    detector: a fer_edge.detector_choices name: "yunet" (the default: a room, several faces at 1-5 m),
+        "yunet320" (the same at a quarter of the cost, faces within ~3 m), "blazeface" (one face within
+        ~2 m, the fastest), "blazeface-full" (BlazeFace full-range) or "mediapipe" (BlazeFace through
+        MediaPipe's runtime, if installed).
+    detect_every: run the detector on every Nth frame and keep its boxes for the frames between
+        (consecutive calls are a video's frames; a new scene, a new frame size or `reset()` makes the
+        next call detect). None: the detector choice's own (yunet: 4, the others: 1).
+    align: turn a face whose eye line (the detector's eye keypoints) tilts more than FER2013's own
+        faces do (12 degrees) back to that before cropping it (fer_edge.faces.crop_aligned); False
+        crops the detector's square as it is.
 
     Never imports TensorFlow. Bad arguments raise ValueError (frames) or FerEdgeError (models).
     """
 
-    def __init__(self, model: ModelSpec = None, threads: int = defaults.THREADS, min_confidence: float = defaults.MIN_CONFIDENCE,
-                 smooth: float = defaults.SMOOTH,
-                 tta: str | None = None, detector: str = defaults.DETECTOR):
+    def __init__(self, model: ModelSpec = None, threads: int = defaults.THREADS,
+                 min_confidence: float = defaults.MIN_CONFIDENCE, smooth: float = defaults.SMOOTH,
+                 tta: str | None = None, detector: str = defaults.DETECTOR, detect_every: int | None = None,
+                 align: bool = True):
         from fer_edge.console import quiet_native_stderr
 
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 64:
             raise ValueError(f"threads must be an int in 1..64, got {threads!r}")
         if not 0.0 <= float(smooth) < 1.0:
             raise ValueError(f"smooth must lie in [0, 1), got {smooth!r}")
+        if detect_every is None:  # an unknown detector is refused by make_detector, below
+            every = BY_NAME[detector].every if detector in BY_NAME else 1
+        else:
+            every = detect_every
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"detect_every must be an int >= 1, got {detect_every!r}")
         self.model: ModelChoice = resolve_models(model, tta)
         with quiet_native_stderr():  # LiteRT's start-up lines
             self._classifier = load_classifier(self.model.paths, threads, tta=self.model.tta)
         self._detector = make_detector(detector, min_confidence, threads=threads)
-        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth))
+        self._pipeline = Pipeline(self._detector, self._classifier, smooth=float(smooth), detect_every=every,
+                                  confirm_frames=defaults.CONFIRM_FRAMES,
+                                  start_score=float(min_confidence) + defaults.START_MARGIN, align=align)
         self.threads = threads
 
     @property
     def labels(self) -> list[str]:
         """The model's labels, in the order of every Face's `probs`."""
         return list(self._pipeline.labels)
+
+    @property
+    def detect_every(self) -> int:
+        """The detector runs on every this-many-th frame of a video."""
+        return self._pipeline.detect_every
 
     @property
     def classifier(self):
@@ -96,7 +120,7 @@ class Recognizer:
         self._require_open()
         check_frame(face)
         info = self._classifier.info
-        probs = self._classifier.predict(faces_batch([face], info.input_size, info.channels))[0]
+        probs = self._classifier.predict(faces_batch([face], info.input_size, info.channels, info.normalize))[0]
         best = int(np.argmax(probs))
         labels = self.labels
         return Expression(labels[best], float(probs[best]), {n: float(p) for n, p in zip(labels, probs)})

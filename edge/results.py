@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 STAGES = ("capture", "detect", "preprocess", "classify", "draw")  # timed per frame, in this order
+# Seconds a paced source (--realtime) held a frame back until its time in the video: waiting, not
+# work, so kept apart from the stages (it was counted as capture: "capture 38 ms").
+WAIT = "wait"
 DIGITS = 4  # decimals of scores and times in written results (JSONL, CSV, the live view)
 # Where each face is; then its expression. The per-label score columns follow, one per label.
 PLACE_COLUMNS = ("frame", "time", "image", "track", "x", "y", "w", "h")

@@ -22,6 +22,7 @@ class Track:
     detection: float  # the face detector's score of the latest box (not the expression's)
     age: int = 1  # frames this track has been seen in
     missed: int = 0  # frames since it was last seen
+    # A track is reported once confirmed; until then its id is 0 (none taken from the count).
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -45,20 +46,36 @@ class FaceTracker:
     iou_threshold: least IoU for a detection to continue a track.
     max_missed: frames a track survives without a detection (a missed detection or a blink of
         occlusion keeps its id and its smoothed state).
+    confirm_frames, start_score: a face that appears after the first frame is a track only once
+        it is confirmed: seen in `confirm_frames` consecutive frames, or detected with at least
+        `start_score` to begin with (a higher score to start than to continue). Until then it has
+        id 0 and is not reported; one that misses a frame is forgotten. The first frame after a
+        reset (a still, or a stream's start) has nothing to confirm against: its faces count at once.
     """
 
-    def __init__(self, smooth: float = 0.6, iou_threshold: float = 0.3, max_missed: int = 5):
+    def __init__(self, smooth: float = 0.6, iou_threshold: float = 0.3, max_missed: int = 5,
+                 confirm_frames: int = 1, start_score: float = 0.0):
         if not 0.0 <= smooth < 1.0:
             raise ValueError(f"smoothing must lie in [0, 1), got {smooth}")
         self.smooth = float(smooth)
         self.iou_threshold = float(iou_threshold)
         self.max_missed = int(max_missed)
+        self.confirm_frames = max(1, int(confirm_frames))
+        self.start_score = float(start_score)
         self.tracks: list[Track] = []
         self._next_id = 1
+        self._frames = 0  # frames since the last reset
 
     def reset(self) -> None:
         """Forget all tracks (the next frame is unrelated, e.g. the next image of a folder)."""
         self.tracks = []
+        self._frames = 0
+
+    def _confirm(self, track: Track) -> None:
+        if track.id == 0 and (self._frames == 0 or track.age >= self.confirm_frames
+                              or track.detection >= self.start_score):
+            track.id = self._next_id
+            self._next_id += 1
 
     def update(self, boxes: list[Box], probs: np.ndarray, scores: list[float] | None = None) -> list[Track]:
         """Match this frame's detections to tracks; returns one track per detection, in order."""
@@ -82,15 +99,17 @@ class FaceTracker:
         for d in range(n):
             track = assigned[d]
             if track is None:
-                track = Track(self._next_id, tuple(map(float, boxes[d])), probs[d].copy(), float(scores[d]))
-                self._next_id += 1
+                track = Track(0, tuple(map(float, boxes[d])), probs[d].copy(), float(scores[d]))
                 self.tracks.append(track)
                 assigned[d] = track
-                continue
-            track.probs = self.smooth * track.probs + (1.0 - self.smooth) * probs[d]
-            track.box = tuple(map(float, boxes[d]))
-            track.detection = float(scores[d])
-            track.age += 1
-            track.missed = 0
-        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
+            else:
+                track.probs = self.smooth * track.probs + (1.0 - self.smooth) * probs[d]
+                track.box = tuple(map(float, boxes[d]))
+                track.detection = float(scores[d])
+                track.age += 1
+                track.missed = 0
+            self._confirm(track)
+        # unconfirmed tracks need consecutive frames: one missed, and it is gone
+        self.tracks = [t for t in self.tracks if t.missed <= (self.max_missed if t.id else 0)]
+        self._frames += 1
         return assigned  # type: ignore[return-value]

@@ -1,6 +1,6 @@
 """A video to a CSV of every face in every frame, and a plot of each face's expressions over time.
 
-    pip install "fer-edge[analysis]"          # pandas and matplotlib
+    pip install ".[analysis]"                 # in the checkout: pandas and matplotlib
     python examples/video_to_csv.py clip.mp4  # writes clip.faces.csv and clip.timeline.png
 """
 

@@ -9,6 +9,7 @@ The Python API (device side: never imports TensorFlow):
     for image, faces in fer_edge.stream(0): ...            # camera 0, "picam", a video, a folder, a URL
     df = fer_edge.analyze("clip.mp4")                      # pandas: one row per face per frame
     fer_edge.plot_timeline(df, "timeline.png")
+    events = fer_edge.read_events("mqtt://hub/fer-edge", duration=60)  # run --mqtt's events, many devices
 
 The names in __all__ are the stable API. They load on first use, so `import fer_edge` stays instant
 and the command line does not pay for what it does not run.
@@ -28,7 +29,7 @@ _EXPORTS = {
     "stream": "fer_edge.edge.stream",
     "Window": "fer_edge.edge.outputs.window",
     "analyze": "fer_edge.analysis", "to_dataframe": "fer_edge.analysis", "read_results": "fer_edge.analysis",
-    "plot_timeline": "fer_edge.result_plots",
+    "plot_timeline": "fer_edge.result_plots", "read_events": "fer_edge.events_data",
     "FerEdgeError": "fer_edge.errors",
     "EMOTIONS": "fer_edge.labels",
 }
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ load
     from fer_edge.edge.recognizer import Expression, Recognizer  # noqa: F401
     from fer_edge.edge.stream import stream  # noqa: F401
     from fer_edge.errors import FerEdgeError  # noqa: F401
+    from fer_edge.events_data import read_events  # noqa: F401
     from fer_edge.labels import EMOTIONS  # noqa: F401
 
 

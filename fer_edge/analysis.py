@@ -1,7 +1,7 @@
 """Results as pandas DataFrames: from the API (`analyze`, `to_dataframe`) and from the files
 `fer-edge run` writes (`read_results`), one row per face per frame, in the columns of `--csv`.
 
-pandas and matplotlib come with the `analysis` extra (`pip install "fer-edge[analysis]"`), not with
+pandas and matplotlib come with the `analysis` extra (`pip install ".[analysis]"` in a checkout), not with
 the device install: about 80 MB and a second or two of import on a Raspberry Pi 4 that the
 real-time path does not need. They are imported when a function here is called.
 """
@@ -24,14 +24,18 @@ from fer_edge.labels import EMOTIONS
 if TYPE_CHECKING:
     import pandas
 
-ANALYSIS_HINT = 'pip install "fer-edge[analysis]"'
+def analysis_hint() -> str:
+    """What to type for pandas and matplotlib, for how this fer-edge was installed (install_hint)."""
+    from fer_edge.install_hint import extra_hint
+
+    return extra_hint("analysis")
 
 
 def import_pandas():
     try:
         import pandas
     except ImportError:
-        raise FerEdgeError(f"this needs pandas: {ANALYSIS_HINT}") from None
+        raise FerEdgeError(f"this needs pandas: {analysis_hint()}") from None
     return pandas
 
 
@@ -184,3 +188,19 @@ def summary_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
     elif len(table):  # seconds, to the hundredth as the timeline shows them
         table[["from", "to"]] = table[["from", "to"]].round(2)
     return table
+
+
+def is_pictures(df: "pandas.DataFrame") -> bool:
+    """Results of photos (each row names its picture): no tracks over time to draw."""
+    return "image" in df and df["image"].notna().all() and len(df) > 0
+
+
+def picture_table(df: "pandas.DataFrame") -> "pandas.DataFrame":
+    """Per picture, in the order the run read them: its faces and the label of each, left to right."""
+    pd = import_pandas()
+    rows = []
+    for name, part in df.groupby("image", sort=False):
+        part = part.sort_values("x")
+        rows.append({"picture": name, "faces": len(part),
+                     "labels": ", ".join(f"{label} {score:.2f}" for label, score in zip(part["label"], part["score"]))})
+    return pd.DataFrame(rows, columns=["picture", "faces", "labels"])

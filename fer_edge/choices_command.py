@@ -14,7 +14,7 @@ def models(as_json: bool) -> None:
     import json
 
     from fer_edge.model_choices import describe_choices
-    from fer_edge.table import format_table
+    from fer_edge.table import format_table, wrap_text
 
     described = describe_choices()
     if as_json:
@@ -28,11 +28,11 @@ def models(as_json: bool) -> None:
                      f"{100 * c['publictest_accuracy']:.2f}%", _ms(ms.get("threads_1")), _ms(ms.get("threads_2")),
                      c.get("pi4_ms_per_face_estimate", "")])
     click.echo(format_table(["choice", "files (models/)", "tta", "PublicTest int8", "ms/face 1 thread",
-                             "2 threads", "Pi 4 ms/face (estimate)"], rows))
+                             "2 threads", "Pi 4 ms/face (est.)"], rows))
     m = described["measured"]
     notes = [m.get(key) for key in ("accuracy", "latency", "pi4_estimate") if m.get(key)]
     if notes:
-        click.echo("\n" + "\n".join(notes))
+        click.echo("\n" + wrap_text("\n".join(notes)))
 
 
 def _ms(value) -> str:

@@ -130,12 +130,12 @@ class FaceClassifier:
 
     def predict_faces(self, faces: list[np.ndarray]) -> np.ndarray:
         """Probabilities for face crops of any size (grey or BGR), preprocessed the shared way."""
-        return self.predict(faces_batch(faces, self.info.input_size, self.info.channels))
+        return self.predict(faces_batch(faces, self.info.input_size, self.info.channels, self.info.normalize))
 
     def predict_dataset(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for an (N, 48, 48) FER2013 array, in batches."""
         out = []
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size]
-            out.append(self.predict(faces_batch(chunk, self.info.input_size, self.info.channels)))
+            out.append(self.predict(faces_batch(chunk, self.info.input_size, self.info.channels, self.info.normalize)))
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)

@@ -103,6 +103,19 @@ def data_info(path: str, as_json: bool, no_cache: bool) -> None:
     click.echo(format_table(["split", "total", *EMOTIONS], rows))
 
 
+@data.command("clear-cache")
+def data_clear_cache() -> None:
+    """Remove what fer-edge cached (parsed FER2013, teachers' predictions) under FER_EDGE_CACHE_DIR
+    (default ~/.cache/fer-edge); it is made again when needed."""
+    from fer_edge.data.cache import cache_dir, clear_cache
+
+    count, freed = clear_cache()
+    if count:
+        click.echo(f"removed {count} cached file{'s' if count != 1 else ''} ({freed / 1e6:.1f} MB) from {cache_dir()}")
+    else:
+        click.echo(f"nothing cached in {cache_dir()}")
+
+
 @data.command("prepare")
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=str),
@@ -150,9 +163,10 @@ from fer_edge.choices_command import models  # noqa: E402
 from fer_edge.convert.commands import convert  # noqa: E402
 from fer_edge.edge.commands import bench, run  # noqa: E402
 from fer_edge.report import report  # noqa: E402
+from fer_edge.service import service  # noqa: E402
 from fer_edge.train.commands import evaluate, train  # noqa: E402
 
-for _command in (train, evaluate, convert, run, bench, models, report):
+for _command in (train, evaluate, convert, run, bench, models, report, service):
     cli.add_command(_command)
 
 

@@ -2,8 +2,10 @@
 
 FER2013 faces are 48x48 grey crops with some forehead and chin around the face. A detector box
 is tighter than that, so the runtime widens it by a margin to a square before this module turns
-the crop into model input. No histogram equalisation or other contrast change: the models learn
-FER2013's raw grey levels, and changing them costs accuracy (measured ~8 points).
+the crop into model input. No histogram equalisation: the models learn FER2013's grey levels, and
+equalising costs accuracy (measured ~8 points; CLAHE on the shipped `fast`: 67.85% -> 63.47% on
+PublicTest). A model may declare a per-crop standardisation in its metadata (`normalize`), which
+it is then trained, calibrated and run with.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ DEFAULT_MARGIN = 0.08
 # the same script measures it (median 0.110 of the box height, 0.106 with MediaPipe's runtime;
 # crop/FER-image IoU 0.72 -> 0.78).
 DEFAULT_SHIFT = -0.11
+# YuNet's box is taller than BlazeFace's (w/h 0.78) and its height already spans the FER2013 image,
+# its centre on the image's: the same script with --detector yunet measures margin -0.008
+# (IQR -0.061..0.043) and shift -0.008, crop/FER-image IoU 0.78. BlazeFace's constants on YuNet's
+# boxes would crop 1.18x too wide and 0.1 box heights too high: expression accuracy 0.5936 against
+# 0.6464 with these (benchmarks/crop_accuracy.py, 2000 PublicTest faces; BlazeFace's own: 0.6521).
+# edge/detect/yunet.py's detector crops with these.
+YUNET_MARGIN = -0.01
+YUNET_SHIFT = -0.01
 
 
 def square_box(box: tuple[float, float, float, float], margin: float = DEFAULT_MARGIN,
@@ -49,6 +59,43 @@ def crop_square(frame: np.ndarray, box: tuple[float, float, float, float], margi
     if any(pads):
         crop = cv2.copyMakeBorder(crop, *pads, borderType=cv2.BORDER_REPLICATE)
     return crop
+
+
+def eye_angle(keypoints) -> float | None:
+    """Degrees the eye line rises from left to right in the image (counter-clockwise positive, as
+    cv2.getRotationMatrix2D counts), from a detector's keypoints whose first two are the eyes; None
+    without them."""
+    if keypoints is None or len(keypoints) < 2:
+        return None
+    (ax, ay), (bx, by) = sorted((tuple(keypoints[0]), tuple(keypoints[1])))
+    if bx - ax <= 0:
+        return None
+    return float(np.degrees(np.arctan2(ay - by, bx - ax)))
+
+
+# FER2013's own faces lean: BlazeFace's eye line on 377 Training faces placed in frames
+# (benchmarks/field_accuracy.py's clean frames) has |angle| median 5.9, 75th percentile 11.9 and
+# 90th 20.1 degrees, and the models learnt them so. Levelling every face moved faces off that
+# (JPEG q15: -4.6 points on 500 PublicTest faces) while helping tilted ones (tilt 15-30: +7.2), so
+# a crop is turned only by the part of its tilt beyond the 75th percentile.
+ALIGN_FREE_DEG = 12.0
+
+
+def crop_aligned(frame: np.ndarray, box: tuple[float, float, float, float], keypoints, margin: float = DEFAULT_MARGIN,
+                 shift: float = DEFAULT_SHIFT, free_deg: float = ALIGN_FREE_DEG) -> np.ndarray:
+    """crop_square with a tilted eye line brought back to within `free_deg` of level: the same
+    square, turned about its centre by the tilt's excess over `free_deg` (edge replication outside
+    the frame). Without eye keypoints, or for a smaller tilt, it is crop_square itself."""
+    angle = eye_angle(keypoints)
+    if angle is None or abs(angle) <= free_deg:
+        return crop_square(frame, box, margin, shift)
+    turn = angle - np.sign(angle) * free_deg
+    x0, y0, side = square_box(box, margin, shift)
+    cx, cy = x0 + side / 2.0, y0 + side / 2.0
+    m = cv2.getRotationMatrix2D((cx, cy), -turn, 1.0)
+    m[0, 2] -= x0
+    m[1, 2] -= y0
+    return cv2.warpAffine(frame, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -83,24 +130,51 @@ def resize_square(gray: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(gray, (size, size), interpolation=interpolation)
 
 
-def face_input(face: np.ndarray, size: int = FER_SIZE, channels: int = 1) -> np.ndarray:
-    """A face crop (any size, grey or BGR) as model input: uint8 (size, size, channels) grey levels.
+# Photometric normalisations a model can declare in its metadata (ModelInfo.normalize); None keeps
+# the raw grey levels every model before it was trained on.
+NORMALIZATIONS = (None, "standardize")
+# "standardize" maps every crop to FER2013 Training's typical level and spread: the mean over its
+# 28,709 faces of each face's mean (129.5) and standard deviation (53.2). A crop flatter than 8
+# grey levels (1% of Training faces are below 25) is not stretched further, so a blank or
+# black crop is not turned into amplified noise.
+STANDARD_MEAN, STANDARD_SD, MIN_SD = 129.5, 53.2, 8.0
 
-    Models take raw 0..255 grey levels and scale them inside the graph, so an int8 model's input
+
+def normalize_batch(batch: np.ndarray, kind: str | None) -> np.ndarray:
+    """A uint8 (N, H, W[, C]) batch normalised per face as `kind` says (None: unchanged)."""
+    if kind is None:
+        return batch
+    if kind != "standardize":
+        raise ValueError(f"unknown normalisation {kind!r}; known: {NORMALIZATIONS}")
+    f = batch.astype(np.float32)
+    axes = tuple(range(1, f.ndim))
+    mean = f.mean(axis=axes, keepdims=True)
+    sd = np.maximum(f.std(axis=axes, keepdims=True), MIN_SD)
+    return np.clip(np.rint((f - mean) / sd * STANDARD_SD + STANDARD_MEAN), 0, 255).astype(np.uint8)
+
+
+def face_input(face: np.ndarray, size: int = FER_SIZE, channels: int = 1, normalize: str | None = None) -> np.ndarray:
+    """A face crop (any size, grey or BGR) as model input: uint8 (size, size, channels) grey levels,
+    normalised as the model's metadata declares (`normalize`; None for raw levels).
+
+    Models take 0..255 grey levels and scale them inside the graph, so an int8 model's input
     quantisation maps pixels exactly and no constant lives outside the model file.
     """
-    gray = resize_square(to_gray(face), size)
+    gray = normalize_batch(resize_square(to_gray(face), size)[None], normalize)[0]
     out = gray[:, :, None]
     if channels != 1:
         out = np.repeat(out, channels, axis=2)
     return np.ascontiguousarray(out)
 
 
-def faces_batch(faces: list[np.ndarray] | np.ndarray, size: int = FER_SIZE, channels: int = 1) -> np.ndarray:
-    """Stack face crops (or an (N, 48, 48) FER2013 array) into a uint8 (N, size, size, channels) batch."""
+def faces_batch(faces: list[np.ndarray] | np.ndarray, size: int = FER_SIZE, channels: int = 1,
+                normalize: str | None = None) -> np.ndarray:
+    """Stack face crops (or an (N, 48, 48) FER2013 array) into a uint8 (N, size, size, channels)
+    batch, normalised as `normalize` says (the model's metadata: the one place training, conversion,
+    evaluation and the runtime take it from)."""
     if isinstance(faces, np.ndarray) and faces.ndim == 3 and faces.shape[1:] == (size, size) and channels == 1:
-        return faces[:, :, :, None]
+        return normalize_batch(faces, normalize)[:, :, :, None]
     out = np.empty((len(faces), size, size, channels), dtype=np.uint8)
     for i, face in enumerate(faces):
-        out[i] = face_input(face, size, channels)
+        out[i] = face_input(face, size, channels, normalize)
     return out

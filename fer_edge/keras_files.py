@@ -29,7 +29,11 @@ def import_keras():
     return keras
 
 
-HOST_EXTRA_HINT = "pip install 'fer-edge[train]'"
+def host_extra_hint() -> str:
+    """What to type for Keras and TensorFlow, for how this fer-edge was installed (install_hint)."""
+    from fer_edge.install_hint import extra_hint
+
+    return extra_hint("train")
 
 
 def require_host_side(doing: str) -> None:
@@ -46,7 +50,7 @@ def require_host_side(doing: str) -> None:
         if not found:
             missing.append(name)
     if missing:
-        raise FerEdgeError(f"{doing} needs Keras and TensorFlow ({' and '.join(missing)} not installed): {HOST_EXTRA_HINT}")
+        raise FerEdgeError(f"{doing} needs Keras and TensorFlow ({' and '.join(missing)} not installed): {host_extra_hint()}")
 
 
 def check_keras_file(path: str | os.PathLike, what: str = "file") -> Path:

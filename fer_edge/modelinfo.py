@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fer_edge.atomic import write_text
 from fer_edge.errors import FerEdgeError
-from fer_edge.faces import DEFAULT_MARGIN, DEFAULT_SHIFT
+from fer_edge.faces import DEFAULT_MARGIN, DEFAULT_SHIFT, NORMALIZATIONS
 from fer_edge.labels import EMOTIONS
 
 META_FORMAT = 1
@@ -34,6 +34,9 @@ class ModelInfo:
     input_kind: str = INPUT_GRAY_PIXELS
     crop_margin: float = DEFAULT_MARGIN
     crop_shift: float = DEFAULT_SHIFT
+    # per-crop photometric normalisation the model was trained with (fer_edge.faces.NORMALIZATIONS);
+    # None, and any sidecar written before the field, means raw grey levels
+    normalize: str | None = None
     precision: str = "float32"  # float32 | float16 | dynamic | int8
     # {"input": {"dtype": "int8", "scale": s, "zero_point": z}, "output": {...}} for int8 models
     quantization: dict | None = None
@@ -95,6 +98,8 @@ def _check_fields(info: ModelInfo, where: str) -> None:
         value = getattr(info, field_name)
         if not _is_number(value) or not low <= value <= high:
             problems.append(f"{field_name} {value!r} is not a number in {low}..{high}")
+    if info.normalize not in NORMALIZATIONS:
+        problems.append(f"normalize {info.normalize!r} is not one of {', '.join(map(repr, NORMALIZATIONS))}")
     if not isinstance(info.precision, str):
         problems.append(f"precision {info.precision!r} is not text")
     if info.quantization is not None and not isinstance(info.quantization, dict):

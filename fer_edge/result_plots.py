@@ -7,6 +7,8 @@ pyplot state (a notebook's) is left alone.
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,15 +21,16 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+MAX_TRACKS = 50  # `fer-edge report --tracks` at most: 50 panels are already a tall picture
 
 
 def import_matplotlib():
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        from fer_edge.analysis import ANALYSIS_HINT
+        from fer_edge.analysis import analysis_hint
 
-        raise FerEdgeError(f"plots need matplotlib: {ANALYSIS_HINT}") from None
+        raise FerEdgeError(f"plots need matplotlib: {analysis_hint()}") from None
     return Figure
 
 
@@ -98,7 +101,64 @@ def report_figure(df: "pandas.DataFrame", table: "pandas.DataFrame", tracks: int
     shares.invert_yaxis()
     shares.set_xlabel("share of the face's frames with each label")
     tracked = df["track"].nunique()
-    fig.suptitle(f"{len(df)} face observations, {tracked} tracked face{'s' if tracked != 1 else ''}")
+    title = f"{len(df)} face observations, {tracked} tracked face{'s' if tracked != 1 else ''}"
+    if tracked > len(track_ids):  # say so on the picture too: which ones, on stderr and the page
+        title += (f"; the {len(track_ids)} longest drawn, {tracked - len(track_ids)} shorter left out "
+                  f"(--tracks {min(tracked, MAX_TRACKS)} draws {'them all' if tracked <= MAX_TRACKS else 'more'})")
+    fig.suptitle(title)
+    return fig
+
+
+def left_out_note(df: "pandas.DataFrame", track_ids: list[int]) -> str | None:
+    """Which tracked faces a report left out of its timelines, and how to show them; None when none."""
+    counts = df.groupby("track").size().sort_values(ascending=False, kind="stable")
+    rest = [(int(t), int(n)) for t, n in counts.items() if int(t) not in track_ids]
+    if not rest:
+        return None
+    listed = ", ".join(f"#{t} ({n} frame{'s' if n != 1 else ''})" for t, n in rest[:8])
+    more = f" and {len(rest) - 8} more" if len(rest) > 8 else ""
+    how = (f"--tracks {len(counts)} shows them all" if len(counts) <= MAX_TRACKS else
+           f"--tracks {MAX_TRACKS} shows the {MAX_TRACKS} longest, --min-frames leaves out the short ones")
+    return f"timelines of the {len(track_ids)} longest of {len(counts)} tracked faces; left out: {listed}{more}; {how}"
+
+
+PICTURES_SHOWN = 30  # pictures drawn one row each; more are summed in the shares only (a figure stays readable)
+
+
+def pictures_figure(df: "pandas.DataFrame") -> "Figure":
+    """Photo results: one row per picture with a block per face in its label's colour (named on it),
+    and the share of all faces per expression below."""
+    from fer_edge.analysis import label_columns, picture_table
+
+    Figure = import_matplotlib()
+    table = picture_table(df)
+    shown = table.head(PICTURES_SHOWN)
+    fig = Figure(figsize=(10, 0.42 * len(shown) + 3.6), layout="constrained")
+    grid = fig.add_gridspec(2, 1, height_ratios=[max(1.0, 0.42 * len(shown)), 2.2])
+    faces = fig.add_subplot(grid[0, 0])
+    for row, name in enumerate(shown["picture"]):
+        part = df[df["image"] == name].sort_values("x")
+        for i, (label, score) in enumerate(zip(part["label"], part["score"])):
+            faces.barh(row, 1, left=i, color=label_colour(label), edgecolor="white")
+            faces.text(i + 0.5, row, f"{label} {score:.2f}", ha="center", va="center", fontsize=7)
+    faces.set_yticks(range(len(shown)), [Path(str(n)).name for n in shown["picture"]], fontsize=8)
+    faces.invert_yaxis()
+    most = max(1, int(shown["faces"].max())) if len(shown) else 1
+    faces.set_xlim(0, most)
+    faces.set_xticks(range(most + 1))
+    faces.set_xlabel("faces in the picture, left to right, with their label and its score")
+    title = f"{len(df)} face{'s' if len(df) != 1 else ''} in {len(table)} picture{'s' if len(table) != 1 else ''}"
+    if len(table) > len(shown):
+        title += f" (the first {len(shown)} drawn; the shares count all)"
+    fig.suptitle(title)
+    shares = fig.add_subplot(grid[1, 0])
+    names = label_columns(df)
+    counts = df["label"].value_counts(normalize=True)
+    values = [float(counts.get(n, 0.0)) for n in names]
+    bars = shares.bar(names, values, color=[label_colour(n) for n in names])
+    shares.bar_label(bars, labels=[f"{v:.0%}" for v in values], fontsize=8)
+    shares.set_ylim(0, 1.1)
+    shares.set_ylabel("share of the faces")
     return fig
 
 
@@ -123,3 +183,30 @@ def plot_timeline(df: "pandas.DataFrame", path: str | os.PathLike | None = None,
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def html_page(source: str, table, png: bytes, intro: str, note: str | None = None) -> str:
+    """A self-contained page (no external files or scripts): the figure inlined, then the table."""
+    rows = table.to_html(index=False, border=0, classes="summary", float_format=lambda v: f"{v:.3g}")
+    title = html.escape(f"fer-edge report: {Path(source).name}")
+    image = base64.b64encode(png).decode("ascii")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
+img {{ max-width: 100%; }}
+table.summary {{ border-collapse: collapse; font-size: 0.9em; }}
+table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; border-bottom: 1px solid #ddd; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<p>{html.escape(intro)}</p>{f"{chr(10)}<p>{html.escape(note)}</p>" if note else ""}
+<img alt="expression report" src="data:image/png;base64,{image}">
+<h2>Summary</h2>
+{rows}
+</body></html>
+"""

@@ -31,7 +31,7 @@ main()
 def test_convert_in_the_device_only_install_says_what_to_install(args):
     proc = run_python(CONVERT_WITHOUT_KERAS.replace("sys.argv[1:]", repr(args)))
     line = assert_one_error(proc.returncode, proc.stderr, proc.stdout)
-    assert "needs Keras and TensorFlow" in line and "pip install 'fer-edge[train]'" in line
+    assert "needs Keras and TensorFlow" in line and f'install -e "{REPO}[train]"' in line  # this checkout's
 
 
 def train(*args):

@@ -167,3 +167,17 @@ def test_int8_without_calibration_images_is_refused(tiny_models, tmp_path):
     with pytest.raises(FerEdgeError, match="calibration"):
         convert_keras(tiny_models["grey"], "int8", tmp_path / "x.tflite")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_declared_normalisation_is_written_and_applied_by_the_runtime(grey, public_test, tmp_path, tiny_models):
+    """`normalize` goes into the sidecar, and the classifier then standardises raw faces itself:
+    the file given raw faces answers as the Keras model given standardised ones."""
+    model, _ = grey
+    out = tmp_path / "tiny_std_float32.tflite"
+    info = convert_keras(tiny_models["grey"], "float32", out, normalize="standardize")
+    assert info.normalize == "standardize" and read_info(out).normalize == "standardize"
+    assert json.loads(sidecar_path(out).read_text())["normalize"] == "standardize"
+    raw = public_test.images[:32] // 3  # dark faces: standardising changes them a lot
+    want = np.asarray(model.predict_on_batch(faces_batch(raw, 48, 1, "standardize").astype(np.float32)))
+    np.testing.assert_allclose(FaceClassifier(out).predict_dataset(raw), want, atol=1e-4)
+    assert read_info(grey[1]["float32"]).normalize is None  # not declared: raw grey levels, as before

@@ -223,7 +223,7 @@ def test_csv_without_usage_column_is_training(tmp_path):
 
 def test_real_fer2013_official_counts(real_fer2013):
     res = run_cli("data", "info", real_fer2013, "--json")
-    summary = json.loads(res.output)["splits"]
+    summary = json.loads(res.stdout)["splits"]
     assert summary["Training"]["total"] == 28709
     assert summary["PublicTest"]["total"] == 3589
     assert summary["Training"]["per_class"]["disgust"] == 436
@@ -360,3 +360,28 @@ def test_cache_is_not_served_for_a_file_replaced_with_its_times_restored(tmp_pat
     for cached in cache_dir().glob("*.npz"):
         cached.write_bytes(b"")  # a damaged cache (a full disk, a crash) is parsed again, not an error
     np.testing.assert_array_equal(load(a).split("Training").images, replaced.split("Training").images)
+
+
+def test_the_cache_says_where_it_went_once_and_clear_cache_removes_it(tmp_path, monkeypatch):
+    """`data info` wrote 74 MB under the home folder without a word."""
+    from click.testing import CliRunner
+
+    from fer_edge.cli import cli
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FER_EDGE_CACHE_DIR", str(cache))
+    (cache / "teachers").mkdir(parents=True)
+    (cache / "teachers" / "t.npy").write_bytes(b"x" * 1000)  # a teacher's cached predictions
+    (cache / "mine.txt").write_text("the user's own file in the folder they named")
+    src = write_csv(tmp_path / "f.csv", make_rows({"Training": 14, "PublicTest": 7}, seed=1))
+    first = CliRunner().invoke(cli, ["data", "info", str(src)])
+    assert first.exit_code == 0, first.output
+    (npz,) = cache.glob("fer2013-*.npz")
+    said = [line for line in first.stderr.splitlines() if line.startswith("cached the parsed data")]
+    assert len(said) == 1 and str(npz) in said[0] and "fer-edge data clear-cache" in said[0]
+    again = CliRunner().invoke(cli, ["data", "info", str(src)])
+    assert again.exit_code == 0 and "cached" not in again.stderr  # once: a load from the cache says nothing
+    cleared = CliRunner().invoke(cli, ["data", "clear-cache"])
+    assert cleared.exit_code == 0 and cleared.output.startswith("removed 2 cached files (") and str(cache) in cleared.output
+    assert sorted(p.name for p in cache.iterdir()) == ["mine.txt"]
+    assert CliRunner().invoke(cli, ["data", "clear-cache"]).output.startswith("nothing cached in")

@@ -26,7 +26,8 @@ STAT_KEYS = {"median_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms"}
 
 
 def invoke(*args):
-    result = CliRunner(env={"DISPLAY": None, "WAYLAND_DISPLAY": None}).invoke(cli, ["bench", *map(str, args)])
+    result = CliRunner(env={"DISPLAY": None, "WAYLAND_DISPLAY": None, "COLUMNS": "80"}).invoke(
+        cli, ["bench", *map(str, args)])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
     return result
@@ -60,6 +61,7 @@ def test_json_has_the_issue_fields(video_report):
     check_stats(rep["classify_per_face_ms"])
     assert rep["stages"]["detect"]["median_ms"] > 0 and rep["stages"]["draw"]["median_ms"] > 0
     assert rep["faces_per_s"] > 0 and rep["cpu_percent"] > 0
+    assert rep["detector"] == "yunet" and rep["detect_every"] == 4  # the default detector and its frame loop
 
 
 def test_counts_frames_and_faces_of_a_looped_letterboxed_video(video_report):
@@ -112,7 +114,9 @@ def test_table_lists_every_stage_and_configuration(edge_model):
         assert stage in out
     assert "threads 1, capture thread off: 8 frames, 8 faces" in out
     assert "threads 2, capture thread off: 8 frames, 8 faces" in out
-    assert "load average" in out and "not measured (--startup-runs 0)" in out
+    assert "load average" in " ".join(out.split()) and "not measured (--startup-runs 0)" in out
+    assert "detector yunet, on every 4 frames (boxes held between)" in " ".join(out.split())
+    assert max(map(len, out.splitlines())) <= 80  # its title and machine lines were up to 134
 
 
 def test_single_image_repeated_without_draw(edge_model):
@@ -182,10 +186,14 @@ def test_classify_only_finds_every_model_in_a_folder_but_the_detector(tmp_path, 
     r = invoke("--classify-only", "--model", tmp_path, "--frames", 3, "--threads", 1)
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert any("edge_test_grey_int8.tflite" in ln and "48x48x1" in ln for ln in lines)
-    assert any("edge_test_rgb_int8.tflite" in ln and "64x64x3" in ln for ln in lines)
+    assert any("edge_test_grey_int8" in ln and "48x48x1" in ln for ln in lines)
+    assert any("edge_test_rgb_int8" in ln and "64x64x3" in ln for ln in lines)
     assert "face_detection" not in r.stdout and "no_sidecar" not in r.stdout
-    assert "batch 1 median ms/face" in r.stdout and "batch 8 median ms/face" in r.stdout
+    rule = next(i for i, ln in enumerate(lines) if ln.startswith("----"))
+    top = max(i for i in range(rule) if not lines[i].strip()) + 1
+    header_words = " ".join(lines[top:rule]).split()  # the header, wrapped over several lines
+    assert header_words.count("batch") == 2 and header_words.count("ms/face") == 2 and "(.tflite)" in header_words
+    assert max(map(len, lines)) <= 80  # an 80-column terminal: the table was 90 wide
 
 
 # ----------------------------------------------------------------------------- bad input

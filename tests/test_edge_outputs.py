@@ -125,8 +125,8 @@ def test_images_of_other_sizes_are_letterboxed(tmp_path):
 
 
 def test_video_whose_frames_were_lost_is_an_error_and_not_kept_while_the_rest_are(tmp_path, monkeypatch):
-    """OpenCV's writer drops frames without a word when the disk fills; the check on the finished
-    file turns that into an error, and the other outputs are still kept."""
+    """OpenCV's writer (.avi) drops frames without a word when the disk fills; the check on the
+    finished file turns that into an error, and the other outputs are still kept."""
     real = cv2.VideoWriter
 
     class DiskFillsAfter3:
@@ -145,12 +145,12 @@ def test_video_whose_frames_were_lost_is_an_error_and_not_kept_while_the_rest_ar
             self.inner.release()
 
     monkeypatch.setattr(cv2, "VideoWriter", DiskFillsAfter3)
-    out = Outputs(LABELS, jsonl=str(tmp_path / "r.jsonl"), video=str(tmp_path / "v.mp4"))
+    out = Outputs(LABELS, jsonl=str(tmp_path / "r.jsonl"), video=str(tmp_path / "v.avi"))
     for i in range(6):
         out.write(frame(i, i / 30), result(), np.zeros((48, 64, 3), np.uint8))
-    with pytest.raises(FerEdgeError, match=r"^could not finish writing --output-video .*v.mp4: 3 of 6 frames"):
+    with pytest.raises(FerEdgeError, match=r"^could not finish writing --output-video .*v.avi: 3 of 6 frames"):
         out.close(commit=True)
-    assert out.failed == [str(tmp_path / "v.mp4")]
+    assert out.failed == [str(tmp_path / "v.avi")]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]  # no video, no temp file; the JSONL kept
 
 

@@ -61,7 +61,8 @@ class Feeder:
             face = Face(1, (40, 40, 100, 100), "happy", 0.6, probs, 0.9)
             frame = Frame(self.images[i % len(self.images)], i, i / 30.0)
             t0 = time.perf_counter()
-            self.view.publish(frame, None, FrameResult([face], {"detect": 0.002, "classify": 0.001}), 30.0)
+            self.view.publish(frame, None, FrameResult([face], {"detect": 0.002, "classify": 0.001, "wait": 0.03}),
+                              30.0)
             self.publish_s.append(time.perf_counter() - t0)
             self.published += 1
             time.sleep(1.0 / self.rate)
@@ -202,6 +203,7 @@ def test_loopback_view_serves_the_page_and_only_reads(view):
         state = json.loads(body)
         assert status == 200 and state["faces"][0]["label"] == "happy" and state["size"] == [320, 240]
         assert len(state["faces"][0]["scores"]) == 7 and state["stages"]["detect"] == pytest.approx(2.0)
+        assert state["stages"]["wait"] == pytest.approx(30.0)  # a --realtime file's wait, apart from the stages
         status, headers, body = request(view, "/", method="HEAD")
         assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
         for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
@@ -493,7 +495,9 @@ return {frame: document.getElementById('frame').textContent, labels: labels,
         status: document.getElementById('status').textContent, width: img.naturalWidth,
         video: [r.left, r.top, r.width, r.height], dpr: window.devicePixelRatio,
         bars: document.querySelectorAll('.face .bar').length,
-        timeline: document.querySelectorAll('.face canvas.timeline').length};
+        timeline: document.querySelectorAll('.face canvas.timeline').length,
+        stages: [...document.querySelectorAll('#stages tbody tr')].filter(r => !r.hidden)
+                  .map(r => [r.cells[0].textContent, r.cells[1].textContent])};
 """
 
 
@@ -531,6 +535,11 @@ def test_a_browser_shows_the_live_video_and_the_faces(tmp_path, edge_model):
     assert first["bars"] == 7 * len(first["labels"]) and first["timeline"] == len(first["labels"])
     assert int(second["frame"]) > int(first["frame"]) + 10  # ~24 frames a second of the video
     assert second["labels"] and second["labels"][0] in EMOTIONS
+    # --realtime: the wait for the video's rate has its own row, after the total of the work it leaves out
+    names = [name for name, _ in second["stages"]]
+    assert names[-2:] == ["total", "waiting for the video's rate"] and "capture" in names, second["stages"]
+    work = [float(v) for name, v in second["stages"][:-2]]
+    assert float(second["stages"][-2][1]) == pytest.approx(sum(work), abs=0.06 * len(work))
 
     def video_region(png: bytes, rect, dpr) -> np.ndarray:
         image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)

@@ -99,3 +99,25 @@ def test_reset_forgets_tracks_but_ids_keep_counting():
 def test_bad_smoothing_factor_is_refused():
     with pytest.raises(ValueError):
         FaceTracker(smooth=1.0)
+
+
+def test_a_face_appearing_mid_stream_is_reported_once_confirmed():
+    """Phantoms in dark video were one-frame tracks at detector scores of 0.50-0.52."""
+    tr = FaceTracker(confirm_frames=3, start_score=0.6)
+    real, phantom = (10, 10, 50, 50), (300, 200, 30, 30)
+    assert tr.update([real], [onehot(3)], [0.55])[0].id == 1  # the first frame: nothing to confirm against
+    two = tr.update([real, phantom], [onehot(3), onehot(0)], [0.55, 0.51])
+    assert [t.id for t in two] == [1, 0]  # the newcomer waits, with no id taken
+    assert [t.id for t in tr.update([real], [onehot(3)], [0.55])] == [1]  # it missed a frame: forgotten
+    late = (150, 10, 50, 50)
+    ids = [[t.id for t in tr.update([real, late], [onehot(3), onehot(6)], [0.55, 0.52])] for _ in range(3)]
+    assert ids == [[1, 0], [1, 0], [1, 2]]  # three frames in a row: confirmed, and the next id is 2
+    strong = tr.update([real, late, (400, 300, 40, 40)], [onehot(3)] * 3, [0.55, 0.52, 0.9])
+    assert [t.id for t in strong] == [1, 2, 3]  # a high score to start: at once
+
+
+def test_stills_are_not_held_back():
+    tr = FaceTracker(confirm_frames=3, start_score=0.6)
+    for _ in range(3):  # each an unrelated picture: the tracker is reset before it
+        tr.reset()
+        assert all(t.id for t in tr.update([(0, 0, 40, 40), (100, 0, 40, 40)], [onehot(3)] * 2, [0.5, 0.51]))

@@ -123,7 +123,7 @@ def test_run_s_flip_is_evaluate_s_flip(edge_models):
 
 # ----------------------------------------------------------------------------- commands
 def test_models_lists_the_choices_with_their_figures():
-    r = invoke("models")
+    r = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["models"])  # wide enough for a line per choice
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     for c in shipped_choices()["choices"]:
@@ -189,3 +189,30 @@ def test_shipped_figures_reproduce_on_fer2013(real_fer2013, name):
                              tta_flip=choice.tta == "flip")
     (entry,) = [c for c in shipped_choices()["choices"] if c["name"] == name]
     assert round(report["accuracy"], 4) == entry["publictest_accuracy"]
+
+
+def test_the_models_table_fits_an_80_column_terminal():
+    """It was about 150 columns wide and wrapped; now headers and long cells wrap within their columns."""
+    from click.testing import CliRunner
+
+    from fer_edge.cli import cli
+
+    r = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["models"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert any(line.startswith("fast") and "ferfast_int8.tflite" in line and "%" in line for line in lines)
+    wide = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["models"]).output.splitlines()
+    assert wide[0].split()[:3] == ["choice", "files", "(models/)"]  # room enough: one header line
+
+
+def test_a_table_wraps_its_widest_columns_at_spaces_and_keeps_every_word():
+    from fer_edge.table import format_table
+
+    rows = [["best", "a_long_model_name.tflite + another_long_model_name.tflite", 72.08, "150-350"]]
+    text = format_table(["choice", "files", "PublicTest int8 accuracy", "Pi 4 ms per face (estimate)"], rows, width=64)
+    assert max(map(len, text.splitlines())) <= 64
+    for word in ["a_long_model_name.tflite", "another_long_model_name.tflite", "72.1", "(estimate)", "accuracy"]:
+        assert word in text.split()
+    one_line = format_table(["a", "b"], [["x", "y"]], width=64)
+    assert one_line.splitlines() == ["a  b", "-  -", "x  y"]

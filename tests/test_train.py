@@ -614,3 +614,25 @@ def test_reparam_trains_branches_and_saves_the_folded_plain_model(fer_tiny_train
 def test_reparam_for_a_model_without_branches_is_a_clear_error(fer_tiny_train, tmp_path):
     res = run_cli("train", "--model", "baseline", "--reparam", "--data", fer_tiny_train, "--out", tmp_path / "b")
     assert res.exit_code == 1 and "--reparam applies to ferfast only, not baseline" in res.output
+
+
+def test_a_quick_try_says_what_it_is_for_and_on_how_many_faces(fer_tiny_train, tmp_path):
+    """`train --limit 2000 --epochs 2` printed "PublicTest accuracy 0.1570" without saying it was 2,000 of
+    3,589 faces; `evaluate` and `convert` ("target MISSED") then looked broken."""
+    out = tmp_path / "try"
+    res = run_cli("train", "--model", "baseline", "--data", fer_tiny_train, "--limit", 20, "--epochs", 1,
+                  "--batch-size", 16, "--out", out, "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "PublicTest accuracy" in res.output and "on the first 20 of the 35 PublicTest faces" in res.output
+    assert "a quick try: trained on 20 of the 140 Training faces for 1 epoch. It shows that the data" in res.output
+    model = out / "baseline.keras"
+    res = run_cli("evaluate", model, "--data", fer_tiny_train)
+    assert res.exit_code == 0 and f"note: {model} is a quick try (--limit 20" in res.output, res.output
+    res = run_cli("convert", model, "--int8", "--data", fer_tiny_train, "--samples", 70, "-o", tmp_path / "m.tflite",
+                  "--latency-runs", 1)
+    assert res.exit_code == 0, res.output
+    assert "MISSED" not in res.output or "the targets are for fully trained models" in res.output
+    assert f"note: {model} is a quick try" in res.output
+    full = run_cli("evaluate", model, "--data", fer_tiny_train)
+    (out / "config.json").unlink()  # a model from a full run (or moved away from its run folder): no note
+    assert "quick try" not in run_cli("evaluate", model, "--data", fer_tiny_train).output and "quick try" in full.output

@@ -29,7 +29,9 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
     try:
         import_keras()
     except ImportError:
-        raise FerEdgeError("training needs Keras and TensorFlow: pip install 'fer-edge[train]'") from None
+        from fer_edge.keras_files import host_extra_hint
+
+        raise FerEdgeError(f"training needs Keras and TensorFlow: {host_extra_hint()}") from None
     from fer_edge.train.trainer import TrainConfig, train_model
 
     cfg = TrainConfig(model=model_name, data=data, out=out or f"runs/{model_name}", epochs=epochs,
@@ -47,8 +49,16 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
         else:
             click.echo(f"\ninterrupted before the first epoch ended: nothing to resume in {cfg.out}", err=True)
         raise SystemExit(getattr(exc, "exit_code", 130))
-    click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} (best epoch {result['best_epoch']}"
-               f" of {result['epochs_run']}), saved {result['final']}")
+    scored = f"{result['n']:,} PublicTest faces"
+    if result["n"] < result["split_faces_total"]:
+        scored = f"the first {result['n']:,} of the {result['split_faces_total']:,} PublicTest faces"
+    click.echo(f"{result['model']}: PublicTest accuracy {result['accuracy']:.4f} on {scored} (best epoch "
+               f"{result['best_epoch']} of {result['epochs_run']}), saved {result['final']}")
+    if result.get("limit"):
+        click.echo(f"a quick try: trained on {result['train_faces']:,} of the {result['train_faces_total']:,} Training "
+                   f"faces for {result['epochs_run']} epoch{'s' if result['epochs_run'] != 1 else ''}. It shows that the "
+                   "data, training, the run folder and the plots work; its model is no use (chance is 14%, the shipped "
+                   "ferfast 68%): train without --limit for one to use.")
 
 
 def _given_on_command_line() -> dict[str, str]:
@@ -97,3 +107,8 @@ def evaluate(models, named, data, split, tta, plot, as_json, threads) -> None:
 
         plot_confusion(report["confusion"], plot, f"{report['model']} on {split}: accuracy {report['accuracy']:.4f}")
     click.echo(json.dumps(report) if as_json else format_report(report))
+    if not as_json:
+        from fer_edge.quick_try import quick_try_note
+
+        for note in filter(None, map(quick_try_note, choice.paths)):
+            click.echo(note)

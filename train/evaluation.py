@@ -40,7 +40,9 @@ def predict_file(path: str, images: np.ndarray, tta_flip: bool = False, threads:
         try:
             model = load_keras_file(p)
         except ImportError:
-            raise FerEdgeError(f"{p}: evaluating a .keras model needs the [train] extra (pip install 'fer-edge[train]')") from None
+            from fer_edge.keras_files import host_extra_hint
+
+            raise FerEdgeError(f"{p}: evaluating a .keras model needs the [train] extra ({host_extra_hint()})") from None
         from fer_edge.train.predict import predict_keras
 
         if int(model.outputs[0].shape[-1]) != len(EMOTIONS):

@@ -256,6 +256,9 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     ds = load(cfg.data, progress=progress)
     x_train, y_train = _subset(ds.split("Training"), cfg.limit)
     x_val, y_val = _subset(ds.split(SELECT_SPLIT), cfg.limit)
+    # how many of each split's faces the run used: all, or the first --limit (said with the result)
+    sizes = {"train_faces": len(y_train), "train_faces_total": len(ds.split("Training").labels),
+             "split_faces_total": len(ds.split(SELECT_SPLIT).labels)}
     weights = class_weights(y_train, cfg.class_weight)
     soft = precomputed_targets(cfg.teacher, x_train) if cfg.teacher and not cfg.online_teacher else None
     val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
@@ -319,7 +322,7 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
                 save_keras(wrapper, run.last)
                 write_json(run.state, state)
             raise
-    return finish(run, cfg, state, dist_desc, x_val, y_val, bn_sample)
+    return {**finish(run, cfg, state, dist_desc, x_val, y_val, bn_sample), **sizes, "limit": cfg.limit}
 
 
 def _bn_sample(images: np.ndarray, size: int, channels: int, seed: int, n: int = 1024) -> np.ndarray:

@@ -56,6 +56,7 @@ class BenchOptions:
     tta: str | None = None  # "flip": each face also mirrored (edge.flip)
     choice: str | None = None  # the model choice's name (fer_edge.model_choices) the models came from
     detector: str = defaults.DETECTOR  # edge.detect.make_detector's kind
+    detect_every: int | None = None  # None: the detector choice's own
 
 
 def measure(source: Source, looped: LoopedSource, recognizer: Recognizer, frames: int, warmup: int, draw: bool,
@@ -144,7 +145,7 @@ def run_bench(opts: BenchOptions) -> dict:
 
     def recognizer(threads: int) -> Recognizer:  # what `fer-edge run` and the API use
         return Recognizer(list(opts.models), threads=threads, min_confidence=opts.min_confidence, tta=opts.tta,
-                          detector=opts.detector)
+                          detector=opts.detector, detect_every=opts.detect_every)
 
     recognizer(opts.threads[0]).close()  # a bad model, ensemble or detector fails here, before any timing
     opener().close()  # and a bad source too
@@ -162,6 +163,7 @@ def run_bench(opts: BenchOptions) -> dict:
     for threads in opts.threads:
         with recognizer(threads) as measured:
             classifier = measured.classifier
+            measured_every = measured.detect_every
             for threaded in modes:
                 looped = LoopedSource(opener, opts.size)
                 source = _wrap(looped, threaded)
@@ -184,6 +186,7 @@ def run_bench(opts: BenchOptions) -> dict:
                    "size": list(opts.size) if opts.size else (list(decoded) if decoded else None)},
         "model": model_entry(classifier, opts.choice),
         "warmup": opts.warmup, "draw": opts.draw, "min_confidence": opts.min_confidence, "detector": opts.detector,
+        "detect_every": measured_every,
         "machine": started_on, "load_average_end": load_average(),
         "runs": runs,
     })

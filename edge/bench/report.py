@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fer_edge.edge.results import STAGES
-from fer_edge.table import format_table
+from fer_edge.table import format_table, wrap_text
 
 
 def _ms(v: float) -> str:
@@ -59,6 +59,9 @@ def pipeline_text(report: dict) -> str:
     chosen = f"{model['choice']}: " if model.get("choice") else ""
     lines = [f"fer-edge bench: {where} ({frames}), model {chosen}{model['name']} ({model['precision']}, "
              f"{', '.join(Path(p).name for p in model['paths'])}{flip}), {report['warmup']} warm-up frames",
+             *([f"detector {report['detector']}, on every frame" if report.get("detect_every") == 1 else
+                f"detector {report['detector']}, on every {report['detect_every']} frames (boxes held between)"]
+               if report.get("detector") and report.get("detect_every") else []),
              machine_line(report), ""]
     for run in report["runs"]:
         lines += [_run_title(run), _stage_table(run), ""]
@@ -78,12 +81,12 @@ def pipeline_text(report: dict) -> str:
     else:
         lines.append("start-up: not measured (--startup-runs 0)")
     lines.append(f"peak RSS: {report['peak_rss_mb']:.0f} MB (this process, all runs)")
-    return "\n".join(lines)
+    return wrap_text("\n".join(lines))
 
 
 def _classify_label(r: dict) -> str:
     """`ferfast_int8.tflite`, or for a model choice `best: a.tflite + b.tflite, flip`."""
-    text = " + ".join(Path(p).name for p in r.get("paths", [r["model"]]))
+    text = " + ".join(Path(p).name.removesuffix(".tflite") for p in r.get("paths", [r["model"]]))
     if r.get("tta") == "flip":
         text += ", flip"
     return f"{r['choice']}: {text}" if r.get("choice") else text
@@ -96,7 +99,7 @@ def classify_text(report: dict) -> str:
                      f"{r['size_kb']:.0f}", r["threads"], _ms(r["batch1"]["median_ms_per_face"]),
                      _ms(r["batch1"]["p95_ms_per_face"]), _ms(r["batch8"]["median_ms_per_face"]),
                      _ms(r["batch8"]["p95_ms_per_face"])])
-    table = format_table(["model", "precision", "input", "KiB", "threads", "batch 1 median ms/face",
+    table = format_table(["model (.tflite)", "dtype", "input", "KiB", "threads", "batch 1 median ms/face",
                           "p95", "batch 8 median ms/face", "p95"], rows)
-    return "\n".join([f"fer-edge bench --classify-only: {report['runs']} calls per model and batch size",
-                      machine_line(report), "", table, "", f"peak RSS: {report['peak_rss_mb']:.0f} MB"])
+    return wrap_text("\n".join([f"fer-edge bench --classify-only: {report['runs']} calls per model and batch size",
+                      machine_line(report), "", table, "", f"peak RSS: {report['peak_rss_mb']:.0f} MB"]))

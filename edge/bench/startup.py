@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 
+from fer_edge import defaults
 from fer_edge.edge.bench.stats import vm_hwm_mb
 from fer_edge.errors import FerEdgeError
 
@@ -22,7 +23,7 @@ FER_EDGE_MAIN = "import sys; del sys.path[0]; sys.argv[0] = 'fer-edge'; from fer
 
 def startup_command(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float, resolution: tuple[int, int] | None = None,
-                    detector: str = "blazeface", tta: str | None = None) -> list[str]:
+                    detector: str = defaults.DETECTOR, tta: str | None = None) -> list[str]:
     cmd = [sys.executable, "-c", FER_EDGE_MAIN, "run"]
     cmd += ["--camera", camera] if camera is not None else ["--source", str(source)]
     if camera is not None and resolution:  # bench --size asks the camera for it; so does the timed run
@@ -38,7 +39,7 @@ def startup_command(camera: str | None, source: str | None, models: Sequence[str
 
 def measure_startup(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                     min_confidence: float, runs: int = 3, resolution: tuple[int, int] | None = None,
-                    detector: str = "blazeface", tta: str | None = None) -> dict:
+                    detector: str = defaults.DETECTOR, tta: str | None = None) -> dict:
     """The median of `runs` fresh processes (start-up varies with the disk cache and other load):
     {"s", "runs_s", "first_result", "exit_s", "peak_rss_mb" (up to the first result; None where
     it cannot be read), "command"}."""
@@ -55,7 +56,7 @@ def measure_startup(camera: str | None, source: str | None, models: Sequence[str
 
 def _one_startup(camera: str | None, source: str | None, models: Sequence[str], threads: int,
                  min_confidence: float, resolution: tuple[int, int] | None = None, timeout: float = 120.0,
-                 detector: str = "blazeface", tta: str | None = None) -> dict:
+                 detector: str = defaults.DETECTOR, tta: str | None = None) -> dict:
     cmd = startup_command(camera, source, models, threads, min_confidence, resolution, detector, tta)
     # stderr to a file, not a pipe: a pipe nobody reads could fill and stall the child.
     with tempfile.TemporaryFile(mode="w+") as err:

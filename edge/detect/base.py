@@ -19,7 +19,8 @@ CHECKSUM_FILE = "SHA256SUMS"
 class Detection:
     box: tuple[float, float, float, float]  # x, y, w, h in frame pixels (may reach past the edges)
     score: float
-    # (x, y) frame pixels of blazeface.KEYPOINTS: eyes, nose tip, mouth centre, ear tragions
+    # (x, y) frame pixels of the detector's keypoint_names: blazeface.KEYPOINTS (eyes, nose tip, mouth
+    # centre, ear tragions) or yunet.KEYPOINTS (eyes, nose tip, mouth corners)
     keypoints: tuple[tuple[float, float], ...] = ()
 
 

@@ -48,7 +48,8 @@ class Letterbox:
         return self.side / INPUT_SIZE
 
 
-def ssd_anchors(input_size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES) -> np.ndarray:
+def ssd_anchors(input_size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES,
+                per_layer: int = ANCHORS_PER_LAYER) -> np.ndarray:
     """(896, 2) anchor centres (x, y), normalised, in the model's output order.
 
     SsdAnchorsCalculator merges consecutive layers of one stride into one grid; each layer adds its
@@ -60,7 +61,7 @@ def ssd_anchors(input_size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES
         same = layer
         while same < len(strides) and strides[same] == strides[layer]:
             same += 1
-        per_cell = ANCHORS_PER_LAYER * (same - layer)
+        per_cell = per_layer * (same - layer)
         cells = int(np.ceil(input_size / strides[layer]))
         ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
         grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
@@ -75,7 +76,7 @@ def letterbox_for(width: int, height: int) -> Letterbox:
     return Letterbox(width / 2.0 - side / 2.0, height / 2.0 - side / 2.0, side)
 
 
-def input_tensor(frame: np.ndarray, box: Letterbox) -> np.ndarray:
+def input_tensor(frame: np.ndarray, box: Letterbox, size: int = INPUT_SIZE) -> np.ndarray:
     """(1, 128, 128, 3) float32 RGB in [-1, 1] from a BGR, BGRA or grey uint8 frame.
 
     The same warp as MediaPipe's OpenCV converter: the square's corners onto the tensor's corners,
@@ -83,10 +84,10 @@ def input_tensor(frame: np.ndarray, box: Letterbox) -> np.ndarray:
     which is cheaper than converting the whole frame and gives the same pixels.
     """
     corners = cv2.boxPoints(((box.x0 + box.side / 2.0, box.y0 + box.side / 2.0), (box.side, box.side), 0.0))
-    size = float(INPUT_SIZE)
-    target = np.array([[0.0, size], [0.0, 0.0], [size, 0.0], [size, size]], np.float32)
+    side = float(size)
+    target = np.array([[0.0, side], [0.0, 0.0], [side, 0.0], [side, side]], np.float32)
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    warped = cv2.warpPerspective(frame, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
+    warped = cv2.warpPerspective(frame, matrix, (size, size), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     tensor = to_rgb(warped).astype(np.float32)
     tensor *= np.float32(2.0 / 255.0)
@@ -102,13 +103,13 @@ def scores_from_logits(logits: np.ndarray) -> np.ndarray:
 
 
 def decode(raw: np.ndarray, scores: np.ndarray, anchors: np.ndarray,
-           min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           min_score: float, input_size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidates scoring >= min_score: boxes (K, 4) as normalised xmin, ymin, xmax, ymax in the
     tensor, keypoints (K, 6, 2) normalised (x, y), scores (K,). Boxes of negative size are dropped."""
     raw = raw.reshape(-1, COORDS).astype(np.float32)
     keep = np.flatnonzero(scores >= np.float32(min_score))
     raw, anchor, kept_scores = raw[keep], anchors[keep], scores[keep]
-    size = np.float32(INPUT_SIZE)
+    size = np.float32(input_size)
     centre = raw[:, 0:2] / size + anchor  # anchor size 1: offsets scale straight into the tensor
     wh = raw[:, 2:4] / size
     boxes = np.concatenate([centre - wh / 2, centre + wh / 2], axis=1)

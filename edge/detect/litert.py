@@ -26,9 +26,15 @@ from fer_edge.edge.detect.base import Detection, check_confidence, check_frame, 
 class FaceDetector:
     """`detect(frame) -> [Detection]` for a BGR (OpenCV), BGRA or grey uint8 frame, best score first."""
 
-    def __init__(self, min_confidence: float = defaults.MIN_CONFIDENCE, model_path: str | os.PathLike | None = None, threads: int = 1):
+    keypoint_names = blazeface.KEYPOINTS
+    # the graph's options (face_detection_short_range.pbtxt); FullRangeDetector has its own
+    input_size, strides, anchors_per_layer = blazeface.INPUT_SIZE, blazeface.STRIDES, blazeface.ANCHORS_PER_LAYER
+    model_kind = "BlazeFace short-range"
+
+    def __init__(self, min_confidence: float = defaults.MIN_CONFIDENCE, model_path: str | os.PathLike | None = None,
+                 threads: int = 1):
         self.min_confidence = check_confidence(min_confidence)
-        path = Path(model_path) if model_path is not None else face_detector_model()
+        path = Path(model_path) if model_path is not None else self.default_model()
         data = read_verified(path)
         from ai_edge_litert.interpreter import Interpreter
 
@@ -43,14 +49,14 @@ class FaceDetector:
         inputs, outputs = self._interp.get_input_details(), self._interp.get_output_details()
         shape = tuple(int(s) for s in inputs[0]["shape"]) if len(inputs) == 1 else ()
         by_width = {int(o["shape"][-1]): o["index"] for o in outputs}
-        if (shape != (1, blazeface.INPUT_SIZE, blazeface.INPUT_SIZE, 3) or inputs[0]["dtype"] != np.float32
+        if (shape != (1, self.input_size, self.input_size, 3) or inputs[0]["dtype"] != np.float32
                 or sorted(by_width) != [1, blazeface.COORDS]):
-            raise FerEdgeError(f"{path}: not BlazeFace short-range (input {shape}, outputs of width {sorted(by_width)})")
+            raise FerEdgeError(f"{path}: not {self.model_kind} (input {shape}, outputs of width {sorted(by_width)})")
         self._input = inputs[0]["index"]
         self._boxes, self._scores = by_width[blazeface.COORDS], by_width[1]
-        self._anchors = blazeface.ssd_anchors()
+        self._anchors = blazeface.ssd_anchors(self.input_size, self.strides, self.anchors_per_layer)
         if self._interp.get_tensor(self._boxes).shape[1] != len(self._anchors):
-            raise FerEdgeError(f"{path}: not BlazeFace short-range ({len(self._anchors)} anchors expected)")
+            raise FerEdgeError(f"{path}: not {self.model_kind} ({len(self._anchors)} anchors expected)")
         self.path = path
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
@@ -58,17 +64,21 @@ class FaceDetector:
             raise RuntimeError("FaceDetector used after close()")
         check_frame(frame)
         box = blazeface.letterbox_for(frame.shape[1], frame.shape[0])
-        self._interp.set_tensor(self._input, blazeface.input_tensor(frame, box))
+        self._interp.set_tensor(self._input, blazeface.input_tensor(frame, box, self.input_size))
         self._interp.invoke()
         scores = blazeface.scores_from_logits(self._interp.get_tensor(self._scores))
         if not (scores >= self.min_confidence).any():  # the common frame: no face, nothing to decode
             return []
         boxes, points, kept = blazeface.decode(self._interp.get_tensor(self._boxes)[0], scores, self._anchors,
-                                               self.min_confidence)
+                                               self.min_confidence, self.input_size)
         boxes, points, kept = blazeface.weighted_nms(boxes, points, kept)
         pixel_boxes, pixel_points = blazeface.to_frame(boxes, points, box)
         return [Detection(tuple(map(float, b)), float(s), tuple((float(x), float(y)) for x, y in p))
                 for b, p, s in zip(pixel_boxes, pixel_points, kept)]
+
+    @staticmethod
+    def default_model() -> Path:
+        return face_detector_model()
 
     def close(self) -> None:
         self._interp = None

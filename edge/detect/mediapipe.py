@@ -8,39 +8,18 @@ Its boxes are MediaPipe's: whole pixels, the left and top edges clamped into the
 from __future__ import annotations
 
 import os
-import sys
-from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
 
 from fer_edge.console import quiet_native_stderr
 from fer_edge.edge.detect.base import Detection, check_confidence, check_frame, read_verified
+from fer_edge.edge.detect.mediapipe_import import import_face_detection
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import to_rgb
 from fer_edge.interrupts import interrupts_deferred
 from fer_edge.paths import face_detector_model
 from fer_edge import defaults
-
-
-def import_face_detection():
-    """MediaPipe's Tasks API, without the TensorFlow that its optional_dependencies would load on a
-    host that has it (~2.4 s and hundreds of MB for a docs decorator): a None entry in sys.modules
-    makes that import raise ModuleNotFoundError, which mediapipe handles; removed again afterwards."""
-    block_tf = "tensorflow" not in sys.modules
-    if block_tf:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]
-    try:
-        import mediapipe
-        from mediapipe.tasks.python import BaseOptions, vision
-    except ImportError as exc:
-        raise FerEdgeError(f"mediapipe is not usable here ({exc}); install it with `pip install mediapipe`") from None
-    finally:
-        if block_tf and sys.modules.get("tensorflow", 0) is None:
-            del sys.modules["tensorflow"]
-    return SimpleNamespace(BaseOptions=BaseOptions, FaceDetector=vision.FaceDetector,
-                           FaceDetectorOptions=vision.FaceDetectorOptions, Image=mediapipe.Image,
-                           ImageFormat=mediapipe.ImageFormat)
 
 
 class MediaPipeFaceDetector:

@@ -63,7 +63,11 @@ class Outputs:
                     self._write_failed.add(f.name)
                     raise FerEdgeError(f"cannot write {f.name}: {exc.strerror or exc}") from None
         if self.video is not None and annotated is not None:
-            self.video.write(annotated, frame.time)
+            try:
+                self.video.write(annotated, frame.time)
+            except OSError as exc:  # PyAV's muxer: the disk is full or the file too large
+                self._write_failed.add(self.video.name)
+                raise FerEdgeError(f"cannot write {self.video.name}: {exc.strerror or exc}") from None
         for live in self.live:
             live.publish(frame, annotated, result, fps)
 

@@ -7,14 +7,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_edge.edge.outputs.encode import ENCODED, AvWriter, count_frames, encoder_for
 from fer_edge.edge.sources import IMAGE_SUFFIXES, letterbox, quiet_opencv
 from fer_edge.atomic import AtomicTarget, require_output_folder
 from fer_edge.errors import FerEdgeError
 
 
-# Container -> codec that OpenCV's bundled FFmpeg can write everywhere (its H.264 needs a device
-# or a licensed encoder that pip wheels lack).
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+# Container -> codec: H.264 (VP9 for WebM) through PyAV (encode.py); Motion JPEG through OpenCV for
+# .avi, the one that needs no PyAV and takes frames of any size.
+VIDEO_CODECS = {**{suffix: spec[1] for suffix, spec in ENCODED.items()}, ".avi": "MJPG"}
+
+
 class VideoOutput:
     """The annotated frames as a video.
 
@@ -26,13 +29,16 @@ class VideoOutput:
 
     def __init__(self, target: str, fps: float, realtime: bool):
         path = require_output_folder(target, "--output-video")
-        self.fourcc = VIDEO_CODECS.get(path.suffix.lower())
+        self.suffix = path.suffix.lower()
+        self.fourcc = VIDEO_CODECS.get(self.suffix)
         if self.fourcc is None:
             raise FerEdgeError(f"--output-video {target}: use one of {', '.join(VIDEO_CODECS)} "
                                "(or a picture name, .jpg or .png, for a single image)")
+        if self.suffix in ENCODED:
+            encoder_for(self.suffix, target)
         self.name, self.fps, self.realtime = str(target), float(fps), realtime
         self.target = AtomicTarget(path)
-        self.writer: cv2.VideoWriter | None = None
+        self.writer: cv2.VideoWriter | AvWriter | None = None
         self.size: tuple[int, int] | None = None
         self.written = 0
         self._t0: float | None = None
@@ -40,6 +46,12 @@ class VideoOutput:
 
     def _open(self, size: tuple[int, int]) -> None:
         self.size = size
+        if self.suffix in ENCODED:
+            try:
+                self.writer = AvWriter(self.target.tmp, self.suffix, self.fps, size, self.target.in_place)
+            except FerEdgeError as exc:
+                raise FerEdgeError(f"--output-video {self.name}: {exc}") from None
+            return
         if self.fourcc == "MJPG" and size[0] < 8:  # its 8-pixel blocks: narrower frames corrupt the heap
             raise FerEdgeError(f"--output-video {self.name}: OpenCV's MJPG encoder cannot write frames narrower "
                                f"than 8 pixels ({size[0]}x{size[1]}); use .mp4")
@@ -47,17 +59,13 @@ class VideoOutput:
         if not self.writer.isOpened():
             self.writer.release()
             self.writer = None
-            # The place may be fine and the frame size not (mp4v takes sides of 2 to 8191 pixels):
-            # a small frame that opens says which.
+            # The place may be fine and the frame size not: a small frame that opens says which.
             probe = self._writer((64, 64))
             size_is_why = probe.isOpened()
             probe.release()
             if size_is_why:
-                hint = ""
-                if self.fourcc == "mp4v":  # FFmpeg's MPEG-4 part 2 encoder
-                    hint = " (it takes 2 to 8191 pixels a side" + ("; .avi, Motion JPEG, takes larger)" if max(size) > 8191 else ")")
                 raise FerEdgeError(f"--output-video {self.name}: OpenCV's {self.fourcc} encoder cannot write "
-                                   f"{size[0]}x{size[1]} frames{hint}")
+                                   f"{size[0]}x{size[1]} frames")
             raise FerEdgeError(f"--output-video {self.name}: OpenCV cannot write {self.fourcc} video here")
 
     def _writer(self, size: tuple[int, int]) -> cv2.VideoWriter:
@@ -82,7 +90,11 @@ class VideoOutput:
 
     def close(self, commit: bool) -> None:
         if self.writer is not None:
-            self.writer.release()
+            try:
+                self.writer.release()
+            except BaseException:
+                self.target.discard()
+                raise
         if not (commit and self.written):
             self.target.discard()
             return
@@ -98,10 +110,13 @@ class VideoOutput:
         only a warning): the finished file must open and hold every frame written."""
         if self.target.in_place:
             return  # a pipe or device cannot be read back
-        with quiet_opencv():  # FFmpeg's own complaint ("moov atom not found"): the error says it
-            cap = cv2.VideoCapture(str(self.target.tmp), cv2.CAP_FFMPEG)
-            frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-            cap.release()
+        if self.suffix in ENCODED:
+            frames = count_frames(self.target.tmp)
+        else:
+            with quiet_opencv():  # FFmpeg's own complaint ("moov atom not found"): the error says it
+                cap = cv2.VideoCapture(str(self.target.tmp), cv2.CAP_FFMPEG)
+                frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+                cap.release()
         # Fewer is the failure; one more is a frame written just before a signal stopped the count.
         if frames < self.written:
             raise FerEdgeError(f"--output-video {self.name}: {frames} of {self.written} frames were written "

@@ -105,6 +105,7 @@ class Window:
         self._photo = None
         self._shown: tuple[int, int] | None = None  # size of the picture on screen
         self._open, self._quit, self._pressed = True, False, False
+        self.waiting = False  # a still is on screen, waiting for a key
 
     def _closed_by_user(self) -> None:
         self._quit = True
@@ -126,6 +127,16 @@ class Window:
             return self._shown
         return fit(width, height, box_w, box_h)
 
+    def still_hint(self, pictures: int | None) -> str:
+        """The line that says how to move on from a picture (printed and in the title), which
+        otherwise stays on screen with nothing to say the window waits for a key."""
+        if pictures == 1:
+            text = "the picture stays until a key is pressed or the window is closed"
+        else:
+            text = "each picture stays until a key is pressed (q or Esc: stop, closing the window too)"
+        self._root.title(f"{TITLE}: {'any key: next picture, q: stop' if pictures != 1 else 'any key: close'}")
+        return f"window: {text}"
+
     def show(self, image: np.ndarray, still: bool = False) -> bool:
         """Show a frame; for a still image wait until a key is pressed or the window is closed."""
         if self._quit:
@@ -140,9 +151,11 @@ class Window:
             self._shown = size
             self._pressed = False
             self._root.update()
+            self.waiting = still
             while still and not (self._pressed or self._quit):
                 time.sleep(0.03)
                 self._root.update()
+            self.waiting = False
         except self._tk.TclError:  # the window was destroyed under us
             self._quit = True
         return not self._quit

@@ -38,7 +38,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from fer_edge.console import warn
-from fer_edge.edge.results import DIGITS, STAGES
+from fer_edge.edge.results import DIGITS, STAGES, WAIT
 from fer_edge import defaults
 from fer_edge.labels import label_colour
 from fer_edge.errors import FerEdgeError
@@ -279,7 +279,7 @@ class LiveView:
 
     def info_json(self) -> bytes:
 
-        return json.dumps({"source": shown_name(self.source_name), "labels": self.labels, "stages": list(STAGES),
+        return json.dumps({"source": shown_name(self.source_name), "labels": self.labels, "stages": list(STAGES), "wait": WAIT,
                            "colours": {label: _colour_hex(label_colour(label)) for label in self.labels},
                            "serve_fps": self.fps}).encode()
 
@@ -300,7 +300,7 @@ class LiveView:
         state = {"seq": seq, "ended": closed, "viewers": viewers, "faces": [], "stages": {}}
         if latest is not None:
             stages = {}
-            for stage in STAGES:
+            for stage in (*STAGES, WAIT):  # the wait for a --realtime file's frame rate: its own row
                 values = [t[stage] for t in timings if stage in t]
                 if values:
                     stages[stage] = round(1000.0 * sum(values) / len(values), 2)

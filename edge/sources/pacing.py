@@ -20,6 +20,7 @@ class PacedSource(Source):
         self.inner = inner
         self.name, self.fps, self.frame_count = inner.name, inner.fps, inner.frame_count
         self.live, self.sequence = inner.live, inner.sequence
+        self.waited_s = 0.0  # seconds held back so far: the frame loop reports it apart from capture
 
     @property
     def dropped(self) -> int:
@@ -35,6 +36,7 @@ class PacedSource(Source):
                 delay = origin + frame.time - now
                 if delay > 0:
                     time.sleep(delay)
+                    self.waited_s += time.monotonic() - now
             yield frame
 
     def close(self) -> None:

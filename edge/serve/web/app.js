@@ -46,10 +46,11 @@
   function buildStages() {
     const body = $("stages").tBodies[0];
     body.textContent = "";
-    for (const stage of [...info.stages, "total"]) {
-      const row = el("tr", stage === "total" ? "total" : "");
+    // the work per frame, its total, then (a --realtime file) the wait for the video's frame rate apart
+    for (const stage of [...info.stages, "total", info.wait]) {
+      const row = el("tr", stage === "total" ? "total" : stage === info.wait ? "wait" : "");
       row.dataset.stage = stage;
-      row.append(el("td", "", stage), el("td", "", "–"));
+      row.append(el("td", "", stage === info.wait ? "waiting for the video's rate" : stage), el("td", "", "–"));
       body.append(row);
     }
   }
@@ -60,7 +61,7 @@
       const stage = row.dataset.stage;
       let v = stages[stage];
       if (stage === "total") v = total || undefined;
-      else if (v !== undefined) total += v;
+      else if (v !== undefined && stage !== info.wait) total += v;
       row.hidden = v === undefined; // e.g. draw, when the run itself draws nothing (the server draws)
       row.cells[1].textContent = v === undefined ? "–" : v.toFixed(1);
     }

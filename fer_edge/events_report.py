@@ -1,0 +1,64 @@
+"""`fer-edge report` on recorded events of one or several devices (docs/events.md): a table per
+device and, with -o, the share of each expression per device as a picture or a page."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import click
+
+from fer_edge.errors import FerEdgeError
+
+DEVICES_INTRO = "Per device: how long it ran, the faces it saw, their expression changes and the share of time in each expression."
+TABLE_COLUMNS = ["device", "from", "seconds", "faces", "changes", "mean_faces", "fps", "dropped", "most"]
+
+
+def shares_figure(table, labels: list[str]):
+    from fer_edge.result_plots import import_matplotlib, label_colour
+
+    Figure = import_matplotlib()
+    fig = Figure(figsize=(9, 1.2 + 0.5 * len(table)), layout="constrained")
+    ax = fig.add_subplot()
+    left = [0.0] * len(table)
+    devices = list(table["device"])
+    for name in labels:
+        values = list(table[name])
+        ax.barh(devices, values, left=left, color=label_colour(name), label=name)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of face-frames in each expression")
+    ax.legend(ncol=min(7, len(labels)), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
+    return fig
+
+
+def events_report(sources: tuple[str, ...], outputs: tuple[str, ...]) -> None:
+    from fer_edge.events_data import SHARE, device_table, read_events
+    from fer_edge.result_plots import FIGURE_SUFFIXES, html_page
+    from fer_edge.table import format_table
+
+    df = read_events(list(sources))
+    if df.empty:
+        raise FerEdgeError(f"{', '.join(sources)}: hold no events")
+    table = device_table(df)
+    labels = [c[len(SHARE):] for c in df.columns if c.startswith(SHARE)]
+    if outputs:
+        from fer_edge.atomic import atomic_output
+        from fer_edge.result_plots import save_figure
+
+        fig = shares_figure(table, labels)
+        for out in outputs:
+            if Path(out).suffix.lower() in FIGURE_SUFFIXES:
+                save_figure(fig, out)
+            else:
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format="png", dpi=110)
+                name = sources[0] if len(sources) == 1 else f"{len(sources)} event files"
+                with atomic_output(out, suffix=".html") as tmp:
+                    tmp.write_text(html_page(name, table, buffer.getvalue(), DEVICES_INTRO), encoding="utf-8")
+    shown = lambda v: f"{v:.2f}" if isinstance(v, float) else v  # noqa: E731
+    columns = TABLE_COLUMNS + labels
+    click.echo(format_table(columns, [[shown(v) for v in row] for row in table[columns].values.tolist()]))
+    if outputs:
+        click.echo("wrote " + ", ".join(outputs), err=True)
