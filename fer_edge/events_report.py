@@ -3,8 +3,6 @@ device and, with -o, the share of each expression per device as a picture or a p
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 
 import click
 
@@ -35,8 +33,7 @@ def shares_figure(table, labels: list[str]):
 
 def events_report(sources: tuple[str, ...], outputs: tuple[str, ...]) -> None:
     from fer_edge.events_data import SHARE, device_table, read_events
-    from fer_edge.result_plots import FIGURE_SUFFIXES, html_page
-    from fer_edge.table import format_table
+    from fer_edge.result_plots import table_text, write_report
 
     df = read_events(list(sources))
     if df.empty:
@@ -44,21 +41,9 @@ def events_report(sources: tuple[str, ...], outputs: tuple[str, ...]) -> None:
     table = device_table(df)
     labels = [c[len(SHARE):] for c in df.columns if c.startswith(SHARE)]
     if outputs:
-        from fer_edge.atomic import atomic_output
-        from fer_edge.result_plots import save_figure
-
-        fig = shares_figure(table, labels)
-        for out in outputs:
-            if Path(out).suffix.lower() in FIGURE_SUFFIXES:
-                save_figure(fig, out)
-            else:
-                buffer = io.BytesIO()
-                fig.savefig(buffer, format="png", dpi=110)
-                name = sources[0] if len(sources) == 1 else f"{len(sources)} event files"
-                with atomic_output(out, suffix=".html") as tmp:
-                    tmp.write_text(html_page(name, table, buffer.getvalue(), DEVICES_INTRO), encoding="utf-8")
-    shown = lambda v: f"{v:.2f}" if isinstance(v, float) else v  # noqa: E731
+        name = sources[0] if len(sources) == 1 else f"{len(sources)} event files"
+        write_report(shares_figure(table, labels), outputs, name, table, DEVICES_INTRO)
     columns = TABLE_COLUMNS + labels
-    click.echo(format_table(columns, [[shown(v) for v in row] for row in table[columns].values.tolist()]))
+    click.echo(table_text(table, columns))
     if outputs:
         click.echo("wrote " + ", ".join(outputs), err=True)

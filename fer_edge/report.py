@@ -4,13 +4,12 @@ each tracked face's expressions over time, its share of time in each expression,
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import click
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.result_plots import FIGURE_SUFFIXES, MAX_TRACKS, PAGE_SUFFIXES, html_page
+from fer_edge.result_plots import FIGURE_SUFFIXES, MAX_TRACKS, PAGE_SUFFIXES
 
 TRACKS_INTRO = ("Per tracked face: expression scores over time and the share of frames with each label "
                 "(`most`: the label it shows most, `most_share` of its frames).")
@@ -42,10 +41,9 @@ def report(results, outputs, tracks, min_frames) -> None:
     """
     from fer_edge.analysis import is_pictures, picture_table, read_results, summary_table
     from fer_edge.events_report import events_report
-    from fer_edge.atomic import atomic_output, require_output_folder
+    from fer_edge.atomic import require_output_folder
     from fer_edge.result_plots import (import_matplotlib, left_out_note, longest_tracks, pictures_figure,
-                                       report_figure, save_figure)
-    from fer_edge.table import format_table
+                                       report_figure, table_text, write_report)
 
     for out in outputs:
         suffix = Path(out).suffix.lower()
@@ -82,16 +80,8 @@ def report(results, outputs, tracks, min_frames) -> None:
         note = left_out_note(df, track_ids)
         fig = report_figure(df, table, tracks=tracks)
         columns, intro = ["track", "frames", "from", "to", "most", "most_share", "mean_score"], TRACKS_INTRO
-    for out in outputs:
-        if Path(out).suffix.lower() in FIGURE_SUFFIXES:
-            save_figure(fig, out)
-        else:
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=110)
-            with atomic_output(out, suffix=".html") as tmp:
-                tmp.write_text(html_page(results, table, buffer.getvalue(), intro, note), encoding="utf-8")
-    shown = lambda v: f"{v:.2f}" if isinstance(v, float) else v  # noqa: E731 (seconds, shares alike)
-    click.echo(format_table(columns, [[shown(v) for v in row] for row in table[columns].values.tolist()]))
+    write_report(fig, outputs, results, table, intro, note)
+    click.echo(table_text(table, columns))
     if note:
         click.echo(note, err=True)
     click.echo("wrote " + ", ".join(outputs), err=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -210,3 +211,25 @@ table.summary th, table.summary td {{ padding: 0.25em 0.6em; text-align: right; 
 {rows}
 </body></html>
 """
+
+
+def write_report(fig: "Figure", outputs, source: str, table, intro: str, note: str | None = None) -> None:
+    """The figure to each picture in `outputs`, and to each page with the table under it (atomic)."""
+    from fer_edge.atomic import atomic_output
+
+    for out in outputs:
+        if Path(out).suffix.lower() in FIGURE_SUFFIXES:
+            save_figure(fig, out)
+        else:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=110)
+            with atomic_output(out, suffix=".html") as tmp:
+                tmp.write_text(html_page(source, table, buffer.getvalue(), intro, note), encoding="utf-8")
+
+
+def table_text(table, columns: list[str]) -> str:
+    """The summary table as the terminal shows it: floats (seconds, shares) to two decimals."""
+    from fer_edge.table import format_table
+
+    shown = lambda v: f"{v:.2f}" if isinstance(v, float) else v  # noqa: E731
+    return format_table(columns, [[shown(v) for v in row] for row in table[columns].values.tolist()])
