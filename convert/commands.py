@@ -6,6 +6,7 @@ import json
 
 import click
 
+from fer_edge.defaults import NORMALIZATIONS
 from fer_edge.errors import FerEdgeError
 from fer_edge.options import given_on_command_line
 
@@ -28,8 +29,9 @@ from fer_edge.options import given_on_command_line
               help="Single-face invokes timed per file and thread count (0: skip latency).")
 @click.option("--per-tensor", is_flag=True,
               help="int8: one weight scale per tensor instead of per channel (smaller file, may cost accuracy).")
-@click.option("--normalize", type=click.Choice(["standardize"]), default=None,
-              help="The per-crop normalisation the model was trained with (train/field_views.py --normalize): "
+@click.option("--normalize", type=click.Choice([n for n in NORMALIZATIONS if n]), default=None,
+              help="The per-crop normalisation the model takes (fer_edge/faces.py: standardize, as trained with "
+                   "train/field_views.py --normalize; stretch, which leaves 99% of FER2013's faces as they are): "
                    "declared in the metadata, applied to calibration and report faces and at run time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def convert(model, int8, float16, dynamic, float32, data, samples, seed, eval_split, output, latency_runs,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from fer_edge.defaults import NORMALIZATIONS
+
 FER_SIZE = 48
 # Fraction of the detector box's side added on each side before cropping, so that the detector
 # box sits inside the crop the way the face sits inside a FER2013 image: the median measured by
@@ -130,24 +132,40 @@ def resize_square(gray: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(gray, (size, size), interpolation=interpolation)
 
 
-# Photometric normalisations a model can declare in its metadata (ModelInfo.normalize); None keeps
-# the raw grey levels every model before it was trained on.
-NORMALIZATIONS = (None, "standardize")
+# Photometric normalisations a model can declare in its metadata (ModelInfo.normalize, choices in
+# fer_edge.defaults.NORMALIZATIONS); None keeps the raw grey levels every model before it was trained on.
 # "standardize" maps every crop to FER2013 Training's typical level and spread: the mean over its
 # 28,709 faces of each face's mean (129.5) and standard deviation (53.2). A crop flatter than 8
 # grey levels (1% of Training faces are below 25) is not stretched further, so a blank or
 # black crop is not turned into amplified noise.
 STANDARD_MEAN, STANDARD_SD, MIN_SD = 129.5, 53.2, 8.0
+# "stretch" leaves a crop alone unless its grey range (2nd to 98th percentile) is narrower than all
+# but 1% of FER2013 Training's faces (95 levels; their median is 23..222, 191 wide): an under-exposed
+# or washed-out face. Such a crop is stretched linearly onto that median range, so the model sees the
+# contrast it learnt on; a crop flatter than MIN_SD's 8 levels is not stretched (a blank is no face).
+STRETCH_BELOW, STRETCH_TO = 95.0, (23.0, 222.0)
 
 
 def normalize_batch(batch: np.ndarray, kind: str | None) -> np.ndarray:
     """A uint8 (N, H, W[, C]) batch normalised per face as `kind` says (None: unchanged)."""
     if kind is None:
         return batch
-    if kind != "standardize":
+    if kind not in NORMALIZATIONS:
         raise ValueError(f"unknown normalisation {kind!r}; known: {NORMALIZATIONS}")
     f = batch.astype(np.float32)
     axes = tuple(range(1, f.ndim))
+    if kind == "stretch":
+        flat = f.reshape(len(f), -1)
+        lo, hi = np.percentile(flat, 2, axis=1), np.percentile(flat, 98, axis=1)
+        narrow = (hi - lo < STRETCH_BELOW) & (hi - lo >= MIN_SD)
+        if not narrow.any():
+            return batch
+        out = batch.copy()
+        scale = (STRETCH_TO[1] - STRETCH_TO[0]) / (hi[narrow] - lo[narrow])
+        shape = (-1,) + (1,) * (f.ndim - 1)
+        out[narrow] = np.clip(np.rint((f[narrow] - lo[narrow].reshape(shape)) * scale.reshape(shape)
+                                      + STRETCH_TO[0]), 0, 255).astype(np.uint8)
+        return out
     mean = f.mean(axis=axes, keepdims=True)
     sd = np.maximum(f.std(axis=axes, keepdims=True), MIN_SD)
     return np.clip(np.rint((f - mean) / sd * STANDARD_SD + STANDARD_MEAN), 0, 255).astype(np.uint8)

@@ -145,3 +145,19 @@ def test_field_benchmark_refuses_an_unknown_condition(real_fer2013):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--data", str(real_fer2013), "-n", "5", "--models", "fast",
                            "--conditions", "moonlight"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.startswith("error: unknown condition")
+
+
+def test_the_stretch_lifts_only_a_crop_flatter_than_fer2013s_faces():
+    """'stretch' (a model's declared normalisation) maps an under-exposed or washed-out crop onto
+    FER2013's typical range and leaves a normal crop, and a blank one, exactly as they are."""
+    from fer_edge.faces import STRETCH_TO, normalize_batch
+
+    rng = np.random.default_rng(0)
+    normal = rng.integers(10, 240, (48, 48)).astype(np.uint8)  # a range FER2013's faces have
+    dark = (normal // 4).astype(np.uint8)  # under-exposed x0.25: 60 levels wide
+    blank = np.full((48, 48), 7, np.uint8)
+    out = normalize_batch(np.stack([normal, dark, blank]), "stretch")
+    assert (out[0] == normal).all() and (out[2] == blank).all()
+    lo, hi = np.percentile(out[1], [2, 98])
+    assert abs(lo - STRETCH_TO[0]) <= 2 and abs(hi - STRETCH_TO[1]) <= 2
+    assert np.corrcoef(out[1].ravel(), dark.ravel())[0, 1] > 0.99  # a linear map: the face is the same face
