@@ -119,6 +119,18 @@ def _float_or_none(text: str) -> float | None:
     return float(text) if text not in ("", None) else None
 
 
+UNREADABLE = (FileNotFoundError, IsADirectoryError, UnicodeDecodeError)  # a text file that is not there
+
+
+def unreadable(path: Path, exc: Exception, kind: str) -> FerEdgeError:
+    """The one error line for a results or events file (`kind`) that cannot be read as text (UNREADABLE)."""
+    if isinstance(exc, FileNotFoundError):
+        return FerEdgeError(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return FerEdgeError(f"{path}: a folder, not {kind}")
+    return FerEdgeError(f"{path}: not a text file")
+
+
 def read_results(path: str | os.PathLike) -> "pandas.DataFrame":
     """A `fer-edge run --jsonl` or `--csv` file as a DataFrame (the CSV's columns either way)."""
     p = Path(path)
@@ -146,12 +158,8 @@ def read_results(path: str | os.PathLike) -> "pandas.DataFrame":
                 row.update({name: float(rec[name]) for name in labels})
                 rows.append(row)
             return frame_dataframe(rows, labels)
-    except FileNotFoundError:
-        raise FerEdgeError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise FerEdgeError(f"{p}: a folder, not a results file") from None
-    except UnicodeDecodeError:
-        raise FerEdgeError(f"{p}: not a text file") from None
+    except UNREADABLE as exc:
+        raise unreadable(p, exc, "a results file") from None
     except (ValueError, KeyError, TypeError, IndexError) as exc:  # json, int()/float(), a missing field
         raise FerEdgeError(f"{p}: not a `fer-edge run --jsonl` or `--csv` file ({type(exc).__name__}: {exc})") from None
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fer_edge.analysis import import_pandas
+from fer_edge.analysis import UNREADABLE, import_pandas, unreadable
 from fer_edge.errors import FerEdgeError
 
 if TYPE_CHECKING:
@@ -130,12 +130,8 @@ def read_events(source: str | os.PathLike | Iterable[str | os.PathLike], *, dura
         try:
             with open(p, encoding="utf-8") as fh:
                 events += parse_lines(fh, str(p))
-        except FileNotFoundError:
-            raise FerEdgeError(f"{p}: no such file") from None
-        except IsADirectoryError:
-            raise FerEdgeError(f"{p}: a folder, not an events file") from None
-        except UnicodeDecodeError:
-            raise FerEdgeError(f"{p}: not a text file") from None
+        except UNREADABLE as exc:
+            raise unreadable(p, exc, "an events file") from None
     return events_dataframe(events)
 
 

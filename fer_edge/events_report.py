@@ -13,20 +13,12 @@ TABLE_COLUMNS = ["device", "from", "seconds", "faces", "changes", "mean_faces", 
 
 
 def shares_figure(table, labels: list[str]):
-    from fer_edge.result_plots import import_matplotlib, label_colour
+    from fer_edge.result_plots import import_matplotlib, share_bars
 
     Figure = import_matplotlib()
     fig = Figure(figsize=(9, 1.2 + 0.5 * len(table)), layout="constrained")
     ax = fig.add_subplot()
-    left = [0.0] * len(table)
-    devices = list(table["device"])
-    for name in labels:
-        values = list(table[name])
-        ax.barh(devices, values, left=left, color=label_colour(name), label=name)
-        left = [a + b for a, b in zip(left, values)]
-    ax.set_xlim(0, 1)
-    ax.invert_yaxis()
-    ax.set_xlabel("share of face-frames in each expression")
+    share_bars(ax, list(table["device"]), table, labels, "share of face-frames in each expression")
     ax.legend(ncol=min(7, len(labels)), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
     return fig
 

@@ -41,6 +41,19 @@ def label_colour(label: str) -> str:
     return "#%02x%02x%02x" % (r, g, b)
 
 
+def share_bars(ax, names: list[str], table: "pandas.DataFrame", labels: list[str], xlabel: str) -> None:
+    """One bar per row of `table` (named `names`), stacked from each label's share column in the
+    labels' colours: the tracks of a video report, the devices of an events report."""
+    left = [0.0] * len(names)
+    for label in labels:
+        values = list(table[label])
+        ax.barh(names, values, left=left, color=label_colour(label), label=label)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+
+
 def longest_tracks(df: "pandas.DataFrame", tracks: int, min_frames: int) -> list[int]:
     counts = df.groupby("track").size()
     counts = counts[counts >= min_frames]
@@ -90,17 +103,9 @@ def report_figure(df: "pandas.DataFrame", table: "pandas.DataFrame", tracks: int
     axes = [fig.add_subplot(grid[0, 0])]
     axes += [fig.add_subplot(grid[i, 0], sharex=axes[0]) for i in range(1, len(track_ids))]
     draw_timelines(fig, axes, df, track_ids)
-    shares = fig.add_subplot(grid[-1, 0])
     shown = table[table["track"].isin(track_ids)]
-    left = [0.0] * len(shown)
-    names = [f"#{t}" for t in shown["track"]]
-    for label in label_columns(df):
-        values = list(shown[label])
-        shares.barh(names, values, left=left, color=label_colour(label), label=label)
-        left = [a + b for a, b in zip(left, values)]
-    shares.set_xlim(0, 1)
-    shares.invert_yaxis()
-    shares.set_xlabel("share of the face's frames with each label")
+    share_bars(fig.add_subplot(grid[-1, 0]), [f"#{t}" for t in shown["track"]], shown, label_columns(df),
+               "share of the face's frames with each label")
     tracked = df["track"].nunique()
     title = f"{len(df)} face observations, {tracked} tracked face{'s' if tracked != 1 else ''}"
     if tracked > len(track_ids):  # say so on the picture too: which ones, on stderr and the page
