@@ -67,3 +67,16 @@ def check_frame(frame: np.ndarray) -> None:
         raise ValueError(f"expected an (H, W) grey or (H, W, 3) BGR image, got shape {frame.shape}")
     if frame.shape[0] < 1 or frame.shape[1] < 1:
         raise ValueError(f"expected an image of at least 1x1 pixels, got shape {frame.shape}")
+
+
+class Closing:
+    """A detector is a context manager that closes itself (its `close()` drops the native runtime)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

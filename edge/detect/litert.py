@@ -20,10 +20,10 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.paths import face_detector_model
 from fer_edge import defaults
 
-from fer_edge.edge.detect.base import Detection, check_confidence, check_frame, read_verified
+from fer_edge.edge.detect.base import Closing, Detection, check_confidence, check_frame, read_verified
 
 
-class FaceDetector:
+class FaceDetector(Closing):
     """`detect(frame) -> [Detection]` for a BGR (OpenCV), BGRA or grey uint8 frame, best score first."""
 
     keypoint_names = blazeface.KEYPOINTS
@@ -82,9 +82,3 @@ class FaceDetector:
 
     def close(self) -> None:
         self._interp = None
-
-    def __enter__(self) -> "FaceDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

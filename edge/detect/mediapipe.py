@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.console import quiet_native_stderr
-from fer_edge.edge.detect.base import Detection, check_confidence, check_frame, read_verified
+from fer_edge.edge.detect.base import Closing, Detection, check_confidence, check_frame, read_verified
 from fer_edge.edge.detect.mediapipe_import import import_face_detection
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import to_rgb
@@ -22,7 +22,7 @@ from fer_edge.paths import face_detector_model
 from fer_edge import defaults
 
 
-class MediaPipeFaceDetector:
+class MediaPipeFaceDetector(Closing):
     """`detect(frame) -> [Detection]` through MediaPipe's Tasks API in IMAGE mode."""
 
     def __init__(self, min_confidence: float = defaults.MIN_CONFIDENCE, model_path: str | os.PathLike | None = None):
@@ -70,9 +70,3 @@ class MediaPipeFaceDetector:
             with quiet_native_stderr():
                 self._det.close()
             self._det = None
-
-    def __enter__(self) -> "MediaPipeFaceDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

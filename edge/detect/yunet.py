@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.edge.detect.base import Detection, check_confidence, check_frame, read_verified
+from fer_edge.edge.detect.base import Closing, Detection, check_confidence, check_frame, read_verified
 from fer_edge.errors import FerEdgeError
 from fer_edge.faces import YUNET_MARGIN, YUNET_SHIFT
 from fer_edge.paths import models_dir
@@ -55,7 +55,7 @@ def _create(path: Path, data: bytes, size: tuple[int, int], score: float):
         return cv2.FaceDetectorYN.create(str(path), "", size, score, NMS_IOU, TOP_K)
 
 
-class YuNetDetector:
+class YuNetDetector(Closing):
     """`detect(frame) -> [Detection]` for a BGR, BGRA or grey uint8 frame, best score first; each
     Detection has the five KEYPOINTS."""
 
@@ -113,9 +113,3 @@ class YuNetDetector:
 
     def close(self) -> None:
         self._det = None
-
-    def __enter__(self) -> "YuNetDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
