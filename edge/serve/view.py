@@ -232,6 +232,8 @@ class LiveView:
             if delay > 0 and self._closed_event.wait(delay):  # the rate cap
                 return
             with self._lock:
+                if not self._wanted():  # the last viewer left during the rate cap's wait: encode nothing
+                    continue
                 seq, latest = self._seq, self._latest  # the newest by now
             next_at = time.monotonic() + 1.0 / self.fps
             try:
