@@ -159,6 +159,52 @@ def test_distillation_and_one_device_distribution(fer_tiny_train, tmp_path):
     np.testing.assert_allclose(val_loss, float(want), rtol=2e-3)
 
 
+def test_teacher_data_gives_the_teachers_the_clean_faces_the_views_were_made_from(fer_tiny_train, tmp_path, monkeypatch):
+    from fer_edge.train import field_views
+
+    views = tmp_path / "views.npz"
+    assert field_views.main([str(fer_tiny_train), "-o", str(views), "--clean", "0", "--views", "2"]) == 0
+    build_ferfast(width=32).save(tmp_path / "t.keras")
+    seen = []
+
+    def recording(paths, images):
+        seen.append(images.copy())
+        return precomputed_targets(paths, images)
+
+    monkeypatch.setattr(trainer_mod, "precomputed_targets", recording)
+    soft_seen = []
+    real_batches = trainer_mod.FerBatches
+
+    def batches(*args, soft_targets=None, **kwargs):
+        soft_seen.append(soft_targets)
+        return real_batches(*args, soft_targets=soft_targets, **kwargs)
+
+    monkeypatch.setattr(trainer_mod, "FerBatches", batches)
+    cfg = TrainConfig(model="ferfast", width=32, data=str(views), teacher_data=str(fer_tiny_train), out=str(tmp_path / "s"),
+                      epochs=1, batch_size=32, teacher=[str(tmp_path / "t.keras")], augment=False)
+    train_model(cfg, progress=False)
+    clean, degraded = load(fer_tiny_train), load(views)
+    np.testing.assert_array_equal(seen[0], clean.split("Training").images)  # the teachers read each clean face once
+    assert len(degraded.split("Training").images) == 2 * len(seen[0])  # the student two views of each
+    assert not np.array_equal(seen[0], degraded.split("Training").images[:len(seen[0])])
+    np.testing.assert_array_equal(seen[1], clean.split("PublicTest").images)
+    assert json.loads((tmp_path / "s" / "config.json").read_text())["teacher_data"] == str(fer_tiny_train)
+    assert len(soft_seen) == 1 and soft_seen[0].shape == (280, 7)
+    np.testing.assert_array_equal(soft_seen[0][:140], soft_seen[0][140:])  # one face's targets for both its views
+
+
+def test_teacher_data_of_other_faces_or_without_a_teacher_is_a_clear_error(fer_tiny_train, tmp_path):
+    other = write_csv(tmp_path / "other.csv", make_rows({"Training": 120, "PublicTest": 35}, seed=7))
+    build_ferfast(width=32).save(tmp_path / "t.keras")
+    res = run_cli("train", "--model", "ferfast", "--width", 32, "--data", fer_tiny_train, "--out", tmp_path / "x",
+                  "--teacher", tmp_path / "t.keras", "--teacher-data", other, "--quiet")
+    assert res.exit_code == 1
+    assert "its Training faces are not --data's (120 against 140, or their labels differ)" in res.output
+    assert not (tmp_path / "x").exists()
+    res = run_cli("train", "--model", "ferfast", "--data", fer_tiny_train, "--out", tmp_path / "y", "--teacher-data", other)
+    assert res.exit_code == 1 and "--teacher-data needs --teacher" in res.output
+
+
 def test_online_teachers_see_the_augmented_batch_stay_frozen_and_resume(fer_tiny_train, tmp_path, monkeypatch):
     teacher = build_ferfast(width=32)
     teacher.save(tmp_path / "t.keras")

@@ -48,6 +48,12 @@ def test_stage_rows_say_online_teachers_and_mixup(tmp_path):
     assert "distilled from t/a.keras + t/b.keras (online); augmentation x1.0, mixup 0.2;" in row
 
 
+def test_stage_rows_say_where_precomputed_teacher_targets_came_from(tmp_path):
+    run = _run(tmp_path, "fv", {"augment": False, "teacher": ["t/a.keras"], "teacher_data": "data/fer2013.tar.gz"}, 0.66)
+    row = next(line for line in render([run], None, ["cmd"], None, "CPU").splitlines() if line.startswith("| 1 |"))
+    assert "distilled from t/a.keras (their targets from data/fer2013.tar.gz); no augmentation;" in row
+
+
 def test_stage_rows_say_a_run_trained_with_branches(tmp_path):
     run = _run(tmp_path, "rep", {"reparam": True}, 0.66)
     row = next(line for line in render([run], None, ["cmd"], None, "CPU").splitlines() if line.startswith("| 1 |"))

@@ -42,6 +42,8 @@ def _stage_row(i: int, cfg: dict, metrics: dict, where: str = "") -> str:
     teacher = f", distilled from {' + '.join(_short(t) for t in teachers)}" if teachers else ""
     if teachers and cfg.get("online_teacher"):
         teacher += " (online)"
+    elif teachers and cfg.get("teacher_data"):
+        teacher += f" (their targets from {_short(cfg['teacher_data'])})"
     return (f"| {i} | {start}{teacher}; {aug}; AdamW peak lr {cfg['learning_rate']}, batch {cfg['batch_size']}, "
             f"class weight {cfg['class_weight']}, label smoothing {cfg['label_smoothing']}{where} | "
             f"{metrics['epochs_run']} of {cfg['epochs']} (best {metrics['best_epoch']}) | "

@@ -29,6 +29,10 @@ TRAIN_OPTIONS = [
                   help="Distil from this .keras teacher's probabilities; repeat it to distil from the mean of several (an ensemble)."),
     click.option("--online-teacher", is_flag=True,
                   help="Teachers see each augmented batch with the student (slower, consistent targets) instead of precomputed clean faces."),
+    click.option("--teacher-data", default=None, type=click.Path(),
+                  help="Precompute the teachers' targets on this data's faces instead of --data's: the same faces in the same order, "
+                       "e.g. the clean ones a field-views file was made from, so the student learns to read a degraded face as "
+                       "the teachers read it clean."),
     click.option("--alpha", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Weight of the teacher term."),
     click.option("--temperature", default=4.0, show_default=True, type=click.FloatRange(min=1)),
     click.option("--mixup", default=0.0, show_default=True, type=click.FloatRange(0, 10),

@@ -19,6 +19,7 @@ from fer_edge.data.cache import load
 from fer_edge.console import info, warn
 from fer_edge.errors import FerEdgeError
 from fer_edge.keras_files import load_keras_file
+from fer_edge.labels import NUM_CLASSES
 from fer_edge.metrics import classification_report
 from fer_edge.train.augment import (augment_seed_states, build_augmenter, compile_augmenter_on_jax,
                                     restore_augment_seed_states)
@@ -59,6 +60,7 @@ class TrainConfig:
     distribute: bool = False
     teacher: list[str] | None = None  # one or more .keras teachers; several are averaged (an ensemble)
     online_teacher: bool = False  # teachers see the student's augmented batch instead of precomputed clean faces
+    teacher_data: str | None = None  # precomputed targets from these faces (same order and labels), not --data's
     alpha: float = 0.5
     temperature: float = 4.0
     mixup: float = 0.0  # Beta(mixup, mixup) blending of faces and targets; 0: off
@@ -102,6 +104,25 @@ class EpochBook(keras.callbacks.Callback):
                                              f" @ epoch {self.state['best_epoch']}")
         if self.state["wait"] >= self.patience:
             self.model.stop_training = True
+
+
+def _teacher_targets(cfg: TrainConfig, x_train, y_train, x_val, y_val, progress: bool):
+    """The teachers' precomputed targets for the Training and PublicTest faces: on --data's own
+    faces, or on --teacher-data's, the same faces in the same order (checked by label), whose
+    Training targets repeat over --data's rows: a file of K views of every face holds Training K
+    times over (train/field_views.py --views K), and --limit keeps a prefix."""
+    if not cfg.teacher_data:
+        return precomputed_targets(cfg.teacher, x_train), precomputed_targets(cfg.teacher, x_val)
+    other = load(cfg.teacher_data, progress=progress)
+    targets = []
+    for name, labels in (("Training", y_train), (SELECT_SPLIT, y_val)):
+        split = other.split(name)
+        if not len(split.labels) or not np.array_equal(np.resize(split.labels, len(labels)), labels):
+            raise FerEdgeError(f"--teacher-data {cfg.teacher_data}: its {name} faces are not --data's "
+                               f"({len(split.labels):,} against {len(labels):,}, or their labels differ)")
+        faces = split.images[:len(labels)]  # all of them for K views each, a prefix for --limit
+        targets.append(np.resize(precomputed_targets(cfg.teacher, faces), (len(labels), NUM_CLASSES)))
+    return targets[0], targets[1]
 
 
 def _subset(split, limit):
@@ -237,6 +258,8 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         raise FerEdgeError(f"unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
     if cfg.online_teacher and not cfg.teacher:  # before the data load, which takes a while
         raise FerEdgeError("--online-teacher needs at least one --teacher")
+    if cfg.teacher_data and (not cfg.teacher or cfg.online_teacher):
+        raise FerEdgeError("--teacher-data needs --teacher, and online teachers see the student's own batch")
     run = RunDir(cfg.out)
     if resume:
         if not run.can_resume():
@@ -260,10 +283,13 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     sizes = {"train_faces": len(y_train), "train_faces_total": len(ds.split("Training").labels),
              "split_faces_total": len(ds.split(SELECT_SPLIT).labels)}
     weights = class_weights(y_train, cfg.class_weight)
-    soft = precomputed_targets(cfg.teacher, x_train) if cfg.teacher and not cfg.online_teacher else None
+    soft = val_soft = None
+    if cfg.teacher and not cfg.online_teacher:
+        # the teachers' view of the PublicTest faces too, so val_loss is the training loss
+        soft, val_soft = _teacher_targets(cfg, x_train, y_train, x_val, y_val, progress)
     val_y = keras.utils.to_categorical(y_val, 7).astype(np.float32)
-    if soft is not None:  # the teachers' view of the PublicTest faces too, so val_loss is the training loss
-        val_y = np.concatenate([val_y, precomputed_targets(cfg.teacher, x_val)], axis=1)
+    if val_soft is not None:
+        val_y = np.concatenate([val_y, val_soft], axis=1)
     scope, dist_desc = distribution_scope(cfg.distribute)
     shards = sharded_devices()
     if cfg.batch_size % shards:
