@@ -9,7 +9,9 @@ mix of several. The public API then runs on every frame exactly as an app runs i
 `fer_edge.Recognizer(model=..., detector=..., smooth=0).recognize(frame)`, so detection, the
 detector's own crop and the classifier are all measured. A face the detector misses counts as
 wrong (its detection rate is reported too); "ideal crop" is `Recognizer.classify` on the 48x48
-face itself, the classifier without any detector.
+face itself, the classifier without any detector, and "true box" is `classify` on the face's own
+square cut from the clean frame: ideal crop minus true box is what placing the face costs (the
+upscaling and the feathered edge below), true box minus clean what the detector's box costs.
 
 Placing a 48x48 face into a frame means upscaling it; INTER_CUBIC then a Gaussian of 0.35 of the
 upscale factor (in pixels of the frame) removes the pixel grid and cubic ringing that a detector
@@ -235,6 +237,10 @@ def scores(labels: np.ndarray, preds: np.ndarray) -> dict:
             "accuracy_detected": float((preds[found] == labels[found]).mean()) if found.any() else 0.0}
 
 
+def _label(expression) -> int:
+    return int(np.argmax(list(expression.scores.values())))
+
+
 def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str | None = None, seed: int = 0,
         conditions: list[Condition] | None = None, backgrounds: list[np.ndarray] | None = None,
         threads: int = 2, progress=None, **recognizer_kwargs) -> dict:
@@ -246,8 +252,9 @@ def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str
     kwargs = dict(recognizer_kwargs, **({} if detector is None else {"detector": detector}))
     recs = {m: Recognizer(model=m, threads=threads, smooth=0.0, **kwargs) for m in models}
     preds = {m: {c.name: [] for c in conditions} for m in models}
+    true_box = {m: [] for m in models}
     try:
-        ideal = {m: [int(np.argmax(list(r.classify(f).scores.values()))) for f in images] for m, r in recs.items()}
+        ideal = {m: [_label(r.classify(f)) for f in images] for m, r in recs.items()}
         for ci, cond in enumerate(conditions):
             index = CONDITIONS.index(cond) if cond in CONDITIONS else 100 + ci
             t0 = time.perf_counter()
@@ -255,6 +262,9 @@ def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str
                 frames, boxes = build_frames(cond, index, images[first:first + CHUNK], first, backgrounds, seed)
                 for m, rec in recs.items():
                     for frame, box in zip(frames, boxes):
+                        if cond.name == "clean":  # the face's own square: no detector, no box error
+                            x0, y0, side = box
+                            true_box[m].append(_label(rec.classify(frame[y0:y0 + side, x0:x0 + side])))
                         rec.reset()
                         hit = match(rec.recognize(frame), box)
                         preds[m][cond.name].append(-1 if hit is None else int(np.argmax(hit.probs)))
@@ -266,6 +276,8 @@ def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str
     out = {}
     for m in models:
         rows = {"ideal crop": scores(labels, np.array(ideal[m]))}
+        if true_box[m]:
+            rows["true box"] = scores(labels, np.array(true_box[m]))
         rows.update({c.name: scores(labels, np.array(preds[m][c.name])) for c in conditions})
         for group, title in (("condition", "mean of conditions"), ("size", "mean of face sizes")):
             members = [rows[c.name] for c in conditions if c.group == group]
@@ -274,6 +286,9 @@ def run(images: np.ndarray, labels: np.ndarray, models: list[str], detector: str
                                for k in ("accuracy", "macro_f1", "detected", "accuracy_detected")}
         out[m] = rows
     return out
+
+
+NO_DETECTOR = ("ideal crop", "true box")  # rows the classifier alone makes
 
 
 def format_results(results: dict) -> str:
@@ -285,7 +300,7 @@ def format_results(results: dict) -> str:
         table = []
         for name, r in rows.items():
             delta = "" if clean is None else f"{100 * (r['accuracy'] - clean):+.1f}"
-            det = "-" if name == "ideal crop" else f"{100 * r['detected']:.1f}"
+            det = "-" if name in NO_DETECTOR else f"{100 * r['detected']:.1f}"
             table.append([name, f"{100 * r['accuracy']:.1f}", delta, f"{100 * r['macro_f1']:.1f}", det,
                           f"{100 * r['accuracy_detected']:.1f}"])
         parts.append(f"model {model}\n" + format_table(
@@ -303,7 +318,7 @@ def markdown_compare(files: list[str]) -> str:
     lines = ["| condition | detected % | " + " | ".join(f"{m} ({stem})" for stem, m, _ in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
     for name in names:
-        d = "-" if name == "ideal crop" else f"{100 * det[name]['detected']:.1f}"
+        d = "-" if name in NO_DETECTOR else f"{100 * det[name]['detected']:.1f}"
         cells = [f"{100 * res[name]['accuracy']:.1f}" if name in res else "" for _, _, res in cols]
         lines.append(f"| {name} | {d} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -136,6 +136,8 @@ def test_field_benchmark_runs_end_to_end_on_a_sample(real_fer2013, tmp_path):
     # the classifier alone reads 40 PublicTest faces near its 67.9%; BlazeFace finds the clean
     # 200 px face and misses a 24 px one
     assert 0.45 <= rows["ideal crop"]["accuracy"] <= 0.9
+    # the classifier on the face's own square in the clean frame: between the face itself and the pipeline
+    assert rows["true box"]["detected"] == 1.0 and 0.4 <= rows["true box"]["accuracy"] <= 0.9
     assert rows["clean"]["detected"] >= 0.85 and rows["clean"]["accuracy"] >= 0.35
     assert rows["face 24 px"]["detected"] == 0.0 and rows["face 24 px"]["accuracy"] == 0.0
     assert rows["clean"]["accuracy"] >= rows["mean of face sizes"]["accuracy"]
