@@ -6,7 +6,7 @@ and nothing is tuned to them. Each model runs through the public API as `fer-edg
 label is counted.
 
     python benchmarks/field_clips.py ../shared/media/video02_hamilton_multi_face.mp4 --start 200 --end 275 \
-        [--models fast,accurate,best] [--no-align]
+        [--models fast,accurate,best] [--no-align] [--detector NAME]
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from collections import Counter
 
 import cv2
 
+from fer_edge import defaults
+
 
 def label_shares(video: str, model: str, start: int = 0, end: int | None = None, align: bool = True,
-                 detector: str = "blazeface") -> tuple[int, Counter]:
+                 detector: str = defaults.DETECTOR) -> tuple[int, Counter]:
     from fer_edge import Recognizer
 
     kwargs = {} if align else {"align": False}
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--end", type=int, default=None)
     ap.add_argument("--models", default="fast,accurate,best")
     ap.add_argument("--no-align", dest="align", action="store_false")
-    ap.add_argument("--detector", default="blazeface")
+    ap.add_argument("--detector", default=defaults.DETECTOR, help="[default: the pipeline's, %(default)s]")
     args = ap.parse_args(argv)
     for model in args.models.split(","):
         n, counts = label_shares(args.video, model.strip(), args.start, args.end, args.align, args.detector)
