@@ -205,6 +205,32 @@ def test_teacher_data_of_other_faces_or_without_a_teacher_is_a_clear_error(fer_t
     assert res.exit_code == 1 and "--teacher-data needs --teacher" in res.output
 
 
+def test_freeze_from_trains_only_the_layers_before_it(fer_tiny_train, tmp_path):
+    init = build_ferfast(width=32)
+    init.save(tmp_path / "init.keras")
+    cfg = TrainConfig(model="ferfast", width=32, data=str(fer_tiny_train), out=str(tmp_path / "f"), epochs=1,
+                      batch_size=32, init=str(tmp_path / "init.keras"), freeze_from="conv4_conv", learning_rate=3e-3)
+    train_model(cfg, progress=False)
+    tuned = keras.saving.load_model(tmp_path / "f" / "ferfast.keras")
+    names = [layer.name for layer in tuned.layers]
+    for layer in tuned.layers:
+        before = init.get_layer(layer.name).get_weights()
+        if not before:
+            continue
+        same = all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), before))
+        assert same == (names.index(layer.name) >= names.index("conv4_conv")), layer.name  # BN statistics included
+
+
+def test_freeze_from_an_unknown_layer_or_without_init_is_a_clear_error(fer_tiny_train, tmp_path):
+    build_ferfast(width=32).save(tmp_path / "init.keras")
+    res = run_cli("train", "--model", "ferfast", "--width", 32, "--data", fer_tiny_train, "--out", tmp_path / "x",
+                  "--init", tmp_path / "init.keras", "--freeze-from", "conv9", "--quiet")
+    assert res.exit_code == 1 and "ferfast has no layer 'conv9' (its layers: conv1_conv, conv1_bn," in res.output
+    assert not (tmp_path / "x").exists()
+    res = run_cli("train", "--model", "ferfast", "--data", fer_tiny_train, "--out", tmp_path / "y", "--freeze-from", "fc")
+    assert res.exit_code == 1 and "--freeze-from needs --init" in res.output
+
+
 def test_online_teachers_see_the_augmented_batch_stay_frozen_and_resume(fer_tiny_train, tmp_path, monkeypatch):
     teacher = build_ferfast(width=32)
     teacher.save(tmp_path / "t.keras")

@@ -36,6 +36,8 @@ def _stage_row(i: int, cfg: dict, metrics: dict, where: str = "") -> str:
     if cfg.get("mixup"):
         aug += f", mixup {cfg['mixup']}"
     start = f"from {_short(cfg['init'])}" if cfg.get("init") else "from scratch"
+    if cfg.get("freeze_from"):
+        start += f", layers from {cfg['freeze_from']} on frozen"
     if cfg.get("reparam"):
         start += ", RepVGG branches folded after training"
     teachers = teacher_paths(cfg.get("teacher"))

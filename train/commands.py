@@ -19,7 +19,7 @@ PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg")
 @click.command()
 @with_train_options
 def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_strength, learning_rate, class_weight,
-          label_smoothing, patience, weights, width, teacher, online_teacher, teacher_data, alpha, temperature, mixup, init, reparam, distribute, limit, quiet) -> None:
+          label_smoothing, patience, weights, width, teacher, online_teacher, teacher_data, alpha, temperature, mixup, init, freeze_from, reparam, distribute, limit, quiet) -> None:
     """Train a model on FER2013's Training split, keeping the best PublicTest epoch.
 
     Ctrl-C saves a checkpoint; run the same command with --resume to continue.
@@ -38,7 +38,7 @@ def train(model_name, data, epochs, batch_size, out, resume, seed, augment, aug_
                       batch_size=batch_size, learning_rate=learning_rate, label_smoothing=label_smoothing,
                       seed=seed, augment=augment, aug_strength=aug_strength, class_weight=class_weight, patience=patience, weights=weights,
                       distribute=distribute, teacher=list(teacher) or None, online_teacher=online_teacher, teacher_data=teacher_data, alpha=alpha, temperature=temperature, mixup=mixup, limit=limit,
-                      width=width, init=init, reparam=reparam)
+                      width=width, init=init, freeze_from=freeze_from, reparam=reparam)
     try:
         result = train_model(cfg, resume=resume, progress=not quiet, explicit=_given_on_command_line())
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)

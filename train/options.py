@@ -38,6 +38,9 @@ TRAIN_OPTIONS = [
     click.option("--mixup", default=0.0, show_default=True, type=click.FloatRange(0, 10),
                   help="Mixup: blend each face and its targets with another's, weight ~ Beta(a, a); 0 is off, 0.2-0.4 is usual."),
     click.option("--init", default=None, type=click.Path(), help="Start from this .keras model's weights (fine-tuning, e.g. with --no-augment and a lower --lr)."),
+    click.option("--freeze-from", default=None, metavar="LAYER",
+                  help="With --init: train only the layers before LAYER (e.g. ferfast's conv4_conv); it and every layer "
+                       "after it keep --init's weights and BatchNorm statistics."),
     click.option("--reparam", is_flag=True,
                   help="ferfast: train with RepVGG branches (3x3 + 1x1 + identity), folded into the plain model at the end."),
     click.option("--distribute", is_flag=True, help="Data-parallel over all local devices (tf.distribute or keras.distribution)."),

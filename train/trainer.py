@@ -67,6 +67,7 @@ class TrainConfig:
     limit: int | None = None  # use only the first N rows of each split (smoke tests)
     width: int | None = None  # ferlite's base width or ferfast's 6x6 width
     init: str | None = None  # start from this .keras model's weights (fine-tuning)
+    freeze_from: str | None = None  # with init: this layer and all after it keep init's weights
     reparam: bool = False  # train with RepVGG branches, folded into the plain model at the end
 
 
@@ -150,7 +151,23 @@ def _build_core(cfg: TrainConfig, sample: np.ndarray | None = None) -> keras.Mod
     core = _plain_core(cfg, branched=cfg.reparam)
     if cfg.init:
         _init_from(core, cfg.init, cfg, sample)
+    if cfg.freeze_from:
+        _freeze_from(core, cfg)
     return core
+
+
+def _freeze_from(core: keras.Model, cfg: TrainConfig) -> None:
+    """The named layer and every one after it frozen: a fine-tune of the early, low-level layers
+    only (robustness to light, noise and blur), the decision layers left as --init made them. A
+    frozen BatchNormalization also runs in inference mode, so its statistics stay too."""
+    if not cfg.init or cfg.reparam:
+        raise FerEdgeError("--freeze-from needs --init (the weights it keeps) and no --reparam")
+    names = [layer.name for layer in core.layers]
+    if cfg.freeze_from not in names:
+        raise FerEdgeError(f"--freeze-from: {core.name} has no layer {cfg.freeze_from!r} "
+                           f"(its layers: {', '.join(n for n in names if core.get_layer(n).weights)})")
+    for layer in core.layers[names.index(cfg.freeze_from):]:
+        layer.trainable = False
 
 
 def _plain_core(cfg: TrainConfig, branched: bool = False) -> keras.Model:
@@ -258,6 +275,8 @@ def train_model(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         raise FerEdgeError(f"unknown model {cfg.model!r} (choose from {', '.join(MODELS)})")
     if cfg.online_teacher and not cfg.teacher:  # before the data load, which takes a while
         raise FerEdgeError("--online-teacher needs at least one --teacher")
+    if cfg.freeze_from and (not cfg.init or cfg.reparam):  # before the data load too
+        raise FerEdgeError("--freeze-from needs --init (the weights it keeps) and no --reparam")
     if cfg.teacher_data and (not cfg.teacher or cfg.online_teacher):
         raise FerEdgeError("--teacher-data needs --teacher, and online teachers see the student's own batch")
     run = RunDir(cfg.out)
