@@ -15,7 +15,7 @@ CONFIRM_FRAMES = 3
 START_MARGIN = 0.1
 
 TTA_CHOICES = ("none", "flip")  # test-time augmentation (fer_edge.tta)
-NORMALIZATIONS = (None, "standardize", "stretch")  # a model's declared per-crop normalisation (fer_edge.faces)
+NORMALIZATIONS = (None, "standardize", "stretch", "stretch-sharpen")  # a model's declared per-crop normalisation (fer_edge.faces)
 # edge.detect.make_detector's kinds and the default, defined with what each is for in detector_choices
 from fer_edge.detector_choices import DEFAULT_DETECTOR as DETECTOR, DETECTORS  # noqa: E402,F401
 

@@ -163,3 +163,27 @@ def test_the_stretch_lifts_only_a_crop_flatter_than_fer2013s_faces():
     lo, hi = np.percentile(out[1], [2, 98])
     assert abs(lo - STRETCH_TO[0]) <= 2 and abs(hi - STRETCH_TO[1]) <= 2
     assert np.corrcoef(out[1].ravel(), dark.ravel())[0, 1] > 0.99  # a linear map: the face is the same face
+
+
+def test_stretch_sharpen_sharpens_only_a_crop_softer_than_fer2013s_faces():
+    """'stretch-sharpen' is the stretch, then an unsharp mask for a crop softer than all but 1% of
+    FER2013's faces (out of focus, or a small face brought up to 48 px); a sharp crop, a noisy one
+    and a blank one are left exactly as they are."""
+    import cv2
+
+    from fer_edge.faces import SHARPEN_BELOW, SHARPEN_TO, normalize_batch
+
+    def focus(face):
+        return cv2.Laplacian(face.astype(np.float32), cv2.CV_32F).var()
+
+    rng = np.random.default_rng(0)
+    shape = cv2.resize(rng.integers(0, 256, (12, 12)).astype(np.uint8), (48, 48), interpolation=cv2.INTER_CUBIC)
+    sharp = np.clip(shape.astype(np.int16) + rng.integers(-25, 26, (48, 48)), 0, 255).astype(np.uint8)
+    soft = cv2.GaussianBlur(sharp, (0, 0), 1.5)
+    blank = np.full((48, 48), 120, np.uint8)
+    assert focus(sharp) >= SHARPEN_BELOW > focus(soft)
+    out = normalize_batch(np.stack([sharp, soft, blank]), "stretch-sharpen")
+    assert (out[0] == sharp).all() and (out[2] == blank).all()
+    assert focus(out[1]) >= SHARPEN_TO  # brought to FER2013's 5th percentile of sharpness
+    assert np.corrcoef(out[1].ravel().astype(float), soft.ravel())[0, 1] > 0.9  # the same face, crisper
+    np.testing.assert_array_equal(normalize_batch(np.stack([soft])[..., None], "stretch-sharpen")[..., 0], out[1:2])
