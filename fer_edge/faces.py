@@ -172,10 +172,10 @@ def _sharpen_soft(face: np.ndarray) -> np.ndarray:
 
 def normalize_batch(batch: np.ndarray, kind: str | None) -> np.ndarray:
     """A uint8 (N, H, W[, C]) batch normalised per face as `kind` says (None: unchanged)."""
-    if kind is None:
-        return batch
-    if kind not in NORMALIZATIONS:
+    if kind is not None and kind not in NORMALIZATIONS:
         raise ValueError(f"unknown normalisation {kind!r}; known: {NORMALIZATIONS}")
+    if kind is None or not len(batch):  # nothing to normalise (a frame without faces)
+        return batch
     f = batch.astype(np.float32)
     axes = tuple(range(1, f.ndim))
     if kind == "stretch-sharpen":

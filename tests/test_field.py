@@ -187,3 +187,5 @@ def test_stretch_sharpen_sharpens_only_a_crop_softer_than_fer2013s_faces():
     assert focus(out[1]) >= SHARPEN_TO  # brought to FER2013's 5th percentile of sharpness
     assert np.corrcoef(out[1].ravel().astype(float), soft.ravel())[0, 1] > 0.9  # the same face, crisper
     np.testing.assert_array_equal(normalize_batch(np.stack([soft])[..., None], "stretch-sharpen")[..., 0], out[1:2])
+    for kind in ("standardize", "stretch", "stretch-sharpen"):  # no faces: nothing to do, no error
+        assert normalize_batch(np.zeros((0, 48, 48), np.uint8), kind).shape == (0, 48, 48)
