@@ -176,15 +176,14 @@ def normalize_batch(batch: np.ndarray, kind: str | None) -> np.ndarray:
         raise ValueError(f"unknown normalisation {kind!r}; known: {NORMALIZATIONS}")
     if kind is None or not len(batch):  # nothing to normalise (a frame without faces)
         return batch
-    f = batch.astype(np.float32)
-    axes = tuple(range(1, f.ndim))
     if kind == "stretch-sharpen":
         out = normalize_batch(batch, "stretch")
-        faces = out if out.ndim == 3 else out[..., 0] if out.shape[-1] == 1 else None
-        if faces is None:  # a colour model's crops: sharpened per channel would shift their hues
+        if out.ndim == 4 and out.shape[-1] != 1:  # a colour model's crops: sharpened per channel would shift their hues
             return out
-        sharpened = np.stack([_sharpen_soft(face) for face in faces]) if len(faces) else faces
-        return sharpened if out.ndim == 3 else sharpened[..., None]
+        sharpened = np.stack([_sharpen_soft(face) for face in out.reshape(out.shape[:3])])
+        return sharpened.reshape(out.shape)
+    f = batch.astype(np.float32)
+    axes = tuple(range(1, f.ndim))
     if kind == "stretch":
         flat = f.reshape(len(f), -1)
         lo, hi = np.percentile(flat, 2, axis=1), np.percentile(flat, 98, axis=1)

@@ -159,9 +159,8 @@ def _build_core(cfg: TrainConfig, sample: np.ndarray | None = None) -> keras.Mod
 def _freeze_from(core: keras.Model, cfg: TrainConfig) -> None:
     """The named layer and every one after it frozen: a fine-tune of the early, low-level layers
     only (robustness to light, noise and blur), the decision layers left as --init made them. A
-    frozen BatchNormalization also runs in inference mode, so its statistics stay too."""
-    if not cfg.init or cfg.reparam:
-        raise FerEdgeError("--freeze-from needs --init (the weights it keeps) and no --reparam")
+    frozen BatchNormalization also runs in inference mode, so its statistics stay too. (train_model
+    has refused --freeze-from without --init, or with --reparam, before the data load.)"""
     names = [layer.name for layer in core.layers]
     if cfg.freeze_from not in names:
         raise FerEdgeError(f"--freeze-from: {core.name} has no layer {cfg.freeze_from!r} "
