@@ -45,21 +45,30 @@ def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, flo
 BORDERS = {"replicate": cv2.BORDER_REPLICATE, "reflect": cv2.BORDER_REFLECT_101, "grey": cv2.BORDER_CONSTANT}
 
 
+def framed(img: np.ndarray, side: int, pad: int, border: str = "grey") -> np.ndarray:
+    """A FER2013 image upscaled to `side` px and framed by `pad` px of border; "grey" fills it with
+    the image's own mean level, so the border adds no edges."""
+    big = cv2.resize(img, (side, side), interpolation=cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(big, pad, pad, pad, pad, BORDERS[border], value=int(img.mean()))
+
+
+def nearest_centre(found: list, centre: float):
+    """The detection whose box centre lies nearest the framed image's centre: the FER2013 face
+    (rarely, a second is found)."""
+    return min(found, key=lambda f: abs(f.box[0] + f.box[2] / 2 - centre) + abs(f.box[1] + f.box[3] / 2 - centre))
+
+
 def measure(images: np.ndarray, scale: int, pad: int, min_confidence: float,
             border: str = "grey", detector: str = "blazeface") -> dict[str, np.ndarray]:
     side = FER_SIZE * scale
     margins, dx, dy, aspect, scores, boxes = [], [], [], [], [], []
     with make_detector(detector, min_confidence) as det:
+        centre = pad + side / 2.0
         for img in images:
-            big = cv2.resize(img, (side, side), interpolation=cv2.INTER_LINEAR)
-            # "grey" fills with the image's own mean level, so the border adds no edges.
-            framed = cv2.copyMakeBorder(big, pad, pad, pad, pad, BORDERS[border], value=int(img.mean()))
-            found = det.detect(framed)
+            found = det.detect(framed(img, side, pad, border))
             if not found:
                 continue
-            # The face of a FER2013 image is the one nearest the centre (rarely, a second is found).
-            centre = pad + side / 2.0
-            d = min(found, key=lambda f: abs(f.box[0] + f.box[2] / 2 - centre) + abs(f.box[1] + f.box[3] / 2 - centre))
+            d = nearest_centre(found, centre)
             x, y, w, h = d.box
             margins.append((side / max(w, h) - 1.0) / 2.0)
             dx.append((x + w / 2.0 - centre) / side)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-import cv2
 import numpy as np
 
 from fer_edge.data.cache import load
@@ -25,6 +25,9 @@ from fer_edge.edge.detect import make_detector
 from fer_edge.edge.ensemble import load_classifier
 from fer_edge.faces import DEFAULT_MARGIN, DEFAULT_SHIFT, FER_SIZE, crop_square, faces_batch
 from fer_edge.paths import default_model
+
+sys.path.insert(0, str(Path(__file__).parent))
+from calibrate_crop_margin import framed, nearest_centre  # noqa: E402  (the same framing the margins were calibrated on)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,16 +64,14 @@ def main(argv: list[str] | None = None) -> int:
             found, calibrated, uncalibrated = [], [], []
             centre = pad + side / 2.0
             for i, img in enumerate(images):
-                big = cv2.resize(img, (side, side), interpolation=cv2.INTER_LINEAR)
-                framed = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(img.mean()))
-                dets = det.detect(framed)
+                frame = framed(img, side, pad)
+                dets = det.detect(frame)
                 if not dets:
                     continue
-                d = min(dets, key=lambda f: abs(f.box[0] + f.box[2] / 2 - centre)
-                        + abs(f.box[1] + f.box[3] / 2 - centre))
+                d = nearest_centre(dets, centre)
                 found.append(i)
-                calibrated.append(crop_square(framed, d.box, margin, shift))
-                uncalibrated.append(crop_square(framed, d.box, DEFAULT_MARGIN, DEFAULT_SHIFT))
+                calibrated.append(crop_square(frame, d.box, margin, shift))
+                uncalibrated.append(crop_square(frame, d.box, DEFAULT_MARGIN, DEFAULT_SHIFT))
             found = np.asarray(found)
             truth = labels[found]
             print(f"{name:<10} found {len(found)}/{len(idx)}; crop margin {margin:+.2f} shift {shift:+.2f}: "

@@ -15,27 +15,15 @@ import argparse
 import statistics
 import sys
 import time
-
-import cv2
+from itertools import islice
 
 from fer_edge.detector_choices import DEFAULT_DETECTOR, DETECTORS
 from fer_edge.edge.detect import make_detector
 from fer_edge.edge.detect.hold import DetectionHold
+from fer_edge.edge.sources import open_source
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from detection_recall import matched  # noqa: E402  (the same greedy matching as the recall benchmark)
-
-
-def frames_of(path: str, limit: int) -> list:
-    cap = cv2.VideoCapture(path)
-    out = []
-    while len(out) < limit:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        out.append(frame)
-    cap.release()
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     every = [int(n) for n in args.every.split(",")]
     with make_detector(args.detector, 0.5, threads=2) as det:
         for video in args.videos:
-            frames = frames_of(video, args.frames)
+            with open_source(source=video) as source:
+                frames = [f.image for f in islice(source, args.frames)]
             det.detect(frames[0])
             boxes, times = [], []
             for frame in frames:

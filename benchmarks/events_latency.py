@@ -113,20 +113,14 @@ def fps_cost_interleaved(port: int, clip: Path, rounds: int, frames: int) -> dic
     """In one process, the pipeline over the same decoded frames in alternating blocks without and
     with the --mqtt sink observing each frame (connected to the broker all along): the load of a
     shared machine drifts between blocks far less than between processes."""
-    import cv2
+    from itertools import islice
 
     from fer_edge.edge.events.options import make_sink
     from fer_edge.edge.recognizer import Recognizer
-    from fer_edge.edge.sources import Frame
+    from fer_edge.edge.sources import Frame, open_source
 
-    cap = cv2.VideoCapture(str(clip))
-    images = []
-    while len(images) < frames:
-        ok, image = cap.read()
-        if not ok:
-            break
-        images.append(image)
-    cap.release()
+    with open_source(source=str(clip)) as source:
+        images = [f.image for f in islice(source, frames)]
     recognizer = Recognizer()
     sink = make_sink({"mqtt": f"mqtt://127.0.0.1:{port}/bench", "device_id": "inproc", "ha_discovery": True,
                       "event_hold": 1.0, "event_interval": 5.0}, recognizer.labels, clip.name)

@@ -12,21 +12,12 @@ import os
 import tempfile
 import time
 from fractions import Fraction
+from itertools import islice
 
 import av
 import cv2
 
-
-def read_frames(path: str, limit: int) -> list:
-    cap = cv2.VideoCapture(path)
-    frames = []
-    while len(frames) < limit:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
+from fer_edge.edge.sources import open_source
 
 
 def with_pyav(frames, codec: str, fmt: str, options: dict) -> tuple[float, int]:
@@ -60,7 +51,8 @@ def main() -> None:
     parser.add_argument("video", nargs="?", default="../shared/media/video03_emotions_woman.mp4")
     parser.add_argument("--frames", type=int, default=240)
     args = parser.parse_args()
-    frames = read_frames(args.video, args.frames)
+    with open_source(source=args.video) as source:
+        frames = [f.image for f in islice(source, args.frames)]
     h, w = frames[0].shape[:2]
     print(f"{len(frames)} frames of {w}x{h} from {args.video}; {os.cpu_count()} CPUs")
     rows = [("opencv mp4v (.mp4 before)", lambda: with_opencv(frames, "mp4v", ".mp4")),
